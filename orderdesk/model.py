@@ -1,0 +1,139 @@
+"""The order snapshot the policy reasons about.
+
+Plain frozen dataclasses: no database, no Rasa. The store turns rows into these
+and back; the policy only ever sees a snapshot and a `now`.
+All datetimes are timezone-aware (UTC in the store).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Optional
+
+
+class Status(str, enum.Enum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAYMENT_PROCESSING = "payment_processing"
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    AWAITING_DELIVERY = "awaiting_delivery"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+
+
+class PaymentMethod(str, enum.Enum):
+    CARD = "card"
+    ALIPAY_CARD = "alipay_card"  # a bank card linked through Alipay
+    PAYPAL = "paypal"
+    WALLET = "wallet"  # an electronic wallet (e-payment system)
+
+
+class ClosedReason(str, enum.Enum):
+    UNPAID_TIMEOUT = "unpaid_timeout"
+    BUYER_CANCELLED = "buyer_cancelled"  # unpaid order cancelled by the buyer
+    CANCELLATION_APPROVED = "cancellation_approved"
+    SELLER_NO_RESPONSE = "seller_no_response"
+    NOT_SHIPPED_IN_TIME = "not_shipped_in_time"
+    SELLER_CANCELLED = "seller_cancelled"
+    DISPUTE_REFUNDED = "dispute_refunded"
+
+
+class CompletedReason(str, enum.Enum):
+    CONFIRMED = "confirmed"  # the buyer confirmed receipt
+    DELIVERY_WINDOW_ENDED = "delivery_window_ended"
+
+
+class CancellationState(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    AUTO_APPROVED = "auto_approved"  # the seller did not answer in time
+
+
+class DisputeState(str, enum.Enum):
+    OPEN = "open"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    WITHDRAWN = "withdrawn"
+
+
+class RefundKind(str, enum.Enum):
+    FULL = "full"
+    PARTIAL = "partial"
+
+
+# The cancellation dialog's fixed reasons (marketplace-facts.md). Codes are short
+# because chat buttons carry them (Telegram caps callback data at 64 bytes).
+CANCELLATION_REASONS: dict[str, str] = {
+    "wrong_product": "I ordered the wrong product(s)",
+    "duplicate_order": "I placed a duplicate order",
+    "no_contact": "I am not able to contact the supplier",
+    "out_of_stock": "The supplier said the product(s) I want is out of stock",
+    "seller_refuses": "The supplier refuses to ship the product(s)",
+    "other": "Other",
+}
+# Reasons that are the buyer's own mistake: the seller is not penalised.
+BUYER_FAULT_REASONS = frozenset({"wrong_product", "duplicate_order"})
+
+# Dispute reasons from seed 003 ("reasons for disputes") and seed 001 (returns).
+DISPUTE_REASONS: dict[str, str] = {
+    "not_received": "The parcel has not arrived",
+    "tracking_stalled": "Tracking has not updated for a long time",
+    "wrong_destination": "Tracking shows delivery to another place",
+    "delivery_ending": "The delivery period is coming to an end",
+    "not_as_described": "The item does not match its description",
+    "damaged": "The item arrived damaged or does not work",
+    "counterfeit": "The item is fake",
+}
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    requested_at: datetime
+    state: CancellationState
+    reason: str = "other"
+    responded_at: Optional[datetime] = None
+    tracking_number: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Dispute:
+    opened_at: datetime
+    state: DisputeState
+    reason: str
+    refund: RefundKind = RefundKind.FULL
+    amount: Optional[Decimal] = None
+    description: str = ""
+    escalated_at: Optional[datetime] = None
+    resolved_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    customer: str
+    seller: str
+    item: str
+    amount: Decimal
+    currency: str
+    status: Status
+    placed_at: datetime
+    payment_method: Optional[PaymentMethod] = None
+    paid_at: Optional[datetime] = None
+    shipped_at: Optional[datetime] = None
+    tracking_number: Optional[str] = None
+    delivered_at: Optional[datetime] = None
+    confirmed_at: Optional[datetime] = None
+    handling_days: Optional[int] = None
+    delivery_days: Optional[int] = None
+    cancellation: Optional[Cancellation] = None
+    dispute: Optional[Dispute] = None
+    completed_at: Optional[datetime] = None
+    completed_reason: Optional[CompletedReason] = None
+    closed_at: Optional[datetime] = None
+    closed_reason: Optional[ClosedReason] = None
+
+    @property
+    def was_paid(self) -> bool:
+        return self.paid_at is not None

@@ -1,0 +1,445 @@
+"""Services: each is one transaction over the store, with the policy deciding.
+
+A refused request returns the policy's decision (`Outcome.filed is False`),
+never a stack trace. Filing is idempotent: the same request twice returns the
+request already filed (`Outcome.created is False`).
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Optional
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from . import db
+from .model import (
+    CANCELLATION_REASONS,
+    DISPUTE_REASONS,
+    CancellationState,
+    ClosedReason,
+    CompletedReason,
+    Dispute,
+    DisputeState,
+    Order,
+    RefundKind,
+    Status,
+)
+from .policy import Decision, Transition, decide, refund_days, refund_destination
+from .policy_config import DEFAULT, PolicyConfig
+from .repository import UnitOfWork
+
+Clock = Callable[[], datetime]
+ORDER_ID_RE = re.compile(r"^\d{6,19}$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ServiceError(Exception):
+    """An error with a message fit to show to the person who caused it."""
+
+    code = "error"
+
+
+class InvalidInput(ServiceError):
+    code = "invalid_input"
+
+
+class OrderNotFound(ServiceError):
+    code = "order_not_found"
+
+
+class NotYourOrder(ServiceError):
+    code = "not_your_order"
+
+
+class StoreUnavailable(ServiceError):
+    code = "store_unavailable"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    filed: bool  # the request exists now (just filed or filed earlier)
+    created: bool  # this call filed it
+    reference: Optional[str]
+    decision: Decision
+    rule: str  # the rule that allowed or refused it
+    state: Optional[str] = None
+
+    @property
+    def refused(self) -> bool:
+        return not self.filed
+
+
+def normalize_order_id(raw: Any) -> str:
+    s = re.sub(r"[\s#-]", "", str(raw or ""))
+    if not ORDER_ID_RE.match(s):
+        raise InvalidInput(f"'{str(raw)[:40]}' is not an order number: order numbers are 6 to 19 digits.")
+    return s
+
+
+class Services:
+    """The store's operations. `uow` builds a unit of work; `clock` gives now (UTC)."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork] = UnitOfWork, clock: Clock = utcnow,
+                 config: PolicyConfig = DEFAULT):
+        self.uow = uow
+        self.clock = clock
+        self.config = config
+
+    # -- helpers --------------------------------------------------------------
+    def _now(self, at: Optional[datetime]) -> datetime:
+        now = at or self.clock()
+        if now.tzinfo is None:
+            raise InvalidInput("times must carry a timezone")
+        return now
+
+    def _load(self, uow: UnitOfWork, order_id: str, customer_id: Optional[str], for_update: bool) -> Order:
+        oid = normalize_order_id(order_id)
+        o = uow.orders.get(oid, for_update=for_update)
+        if o is None:
+            raise OrderNotFound(f"There is no order {oid}.")
+        if customer_id is not None and o.customer != customer_id:
+            raise NotYourOrder(f"Order {oid} does not belong to this account.")
+        return o
+
+    def _settle(self, uow: UnitOfWork, order: Order, now: datetime, actor: str) -> Decision:
+        """Decide at `now` and persist the time-driven transitions that were due."""
+        decision = decide(order, now, self.config)
+        if decision.transitions:
+            uow.orders.save_order(decision.order, now)
+            for t in decision.transitions:
+                self._record_transition(uow, decision.order, t, now, actor)
+        return decision
+
+    def _record_transition(self, uow: UnitOfWork, o: Order, t: Transition, now: datetime, actor: str) -> None:
+        uow.orders.audit(at=now, effective_at=t.at, kind="transition", actor=actor, order_id=o.id, rule=t.kind,
+                         from_status=t.from_status.value, to_status=t.to_status.value)
+        if t.refund_due:
+            self._create_refund(uow, o, t.kind, t.at)
+
+    def _create_refund(self, uow: UnitOfWork, o: Order, reason: str, at: datetime,
+                       amount: Optional[Decimal] = None) -> None:
+        exists = uow.session.execute(select(db.refunds.c.id).where(db.refunds.c.order_id == o.id)).first()
+        if exists or not o.was_paid:
+            return
+        from datetime import timedelta
+
+        _, hi = refund_days(o, self.config)
+        uow.session.execute(insert(db.refunds).values(
+            reference=f"RFD-{o.id}", order_id=o.id, amount=amount if amount is not None else o.amount,
+            currency=o.currency, destination=refund_destination(o.payment_method)[0], reason=reason,
+            state="pending", created_at=at, expected_by=at + timedelta(days=hi)))
+
+    def _run(self, fn: Callable[[UnitOfWork], Any]) -> Any:
+        try:
+            with self.uow() as uow:
+                return fn(uow)
+        except OperationalError as e:
+            raise StoreUnavailable("The order database is not reachable right now; nothing was changed.") from e
+
+    # -- reads --------------------------------------------------------------
+    def explain(self, order_id: str, *, at: Optional[datetime] = None, customer_id: Optional[str] = None,
+                actor: str = "cli", record: bool = True) -> Decision:
+        """The four answers for an order as of `at` (as if swept then). Records the decision."""
+        now = self._now(at)
+
+        def work(uow: UnitOfWork) -> Decision:
+            d = decide(self._load(uow, order_id, customer_id, False), now, self.config)
+            if record:
+                uow.orders.audit(at=self.clock() if at is None else now, kind="decision", actor=actor,
+                                 order_id=d.order.id, rule=",".join(a.rule for a in d.answers().values()),
+                                 status=d.status.value)
+                uow.commit()
+            return d
+
+        return self._run(work)
+
+    def orders_for_chat(self, channel: str, chat_id: str) -> tuple[Optional[str], list[dict[str, Any]]]:
+        def work(uow: UnitOfWork):
+            cid = uow.orders.customer_for_chat(channel, chat_id)
+            return cid, (uow.orders.orders_of_customer(cid) if cid else [])
+
+        return self._run(work)
+
+    def verify_owner(self, order_id: str, email: str) -> str:
+        """The customer id owning `order_id` when `email` is the one on the order."""
+        def work(uow: UnitOfWork) -> str:
+            o = self._load(uow, order_id, None, False)
+            on_file = uow.orders.customer_email(o.customer) or ""
+            if on_file.strip().lower() != (email or "").strip().lower():
+                raise NotYourOrder("That email does not match the order.")
+            return o.customer
+
+        return self._run(work)
+
+    def requests(self) -> list[dict[str, Any]]:
+        def work(uow: UnitOfWork):
+            c, d, h = db.cancellation_requests.c, db.disputes.c, db.handoff_requests.c
+            rows: list[dict[str, Any]] = []
+            for r in uow.session.execute(select(c.reference, c.order_id, c.state, c.requested_at)):
+                rows.append({"reference": r[0], "order_id": r[1], "kind": "cancellation", "state": r[2],
+                             "filed_at": r[3]})
+            for r in uow.session.execute(select(d.reference, d.order_id, d.state, d.opened_at)):
+                rows.append({"reference": r[0], "order_id": r[1], "kind": "dispute", "state": r[2], "filed_at": r[3]})
+            for r in uow.session.execute(select(h.reference, h.order_id, h.state, h.created_at)):
+                rows.append({"reference": r[0], "order_id": r[1], "kind": "handoff", "state": r[2], "filed_at": r[3]})
+            rows.sort(key=lambda r: (r["filed_at"], r["reference"]), reverse=True)
+            return rows
+
+        return self._run(work)
+
+    # -- filing ---------------------------------------------------------------
+    def request_cancellation(self, order_id: str, reason: str, *, customer_id: Optional[str] = None,
+                             channel: str = "cli", at: Optional[datetime] = None) -> Outcome:
+        if reason not in CANCELLATION_REASONS:
+            raise InvalidInput(f"Unknown cancellation reason '{str(reason)[:40]}'. "
+                               f"Choose one of: {', '.join(CANCELLATION_REASONS)}.")
+        now = self._now(at)
+
+        def work(uow: UnitOfWork) -> Outcome:
+            o = self._load(uow, order_id, customer_id, True)
+            decision = self._settle(uow, o, now, f"bot:{channel}")
+            o = decision.order
+            if o.cancellation is not None:  # filed before: idempotent answer
+                uow.commit()
+                return self._existing_cancellation(uow, o, decision)
+            ans = decision.cancel
+            if not ans.allowed:
+                uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
+                                 request="cancellation", result="refused")
+                uow.commit()
+                return Outcome(False, False, None, decision, ans.rule)
+            instant = o.status is Status.AWAITING_PAYMENT
+            state = CancellationState.APPROVED if instant else CancellationState.PENDING
+            ref = f"CXL-{o.id}"
+            try:
+                with uow.session.begin_nested():
+                    uow.session.execute(insert(db.cancellation_requests).values(
+                        reference=ref, order_id=o.id, reason=reason, state=state.value, requested_at=now,
+                        responded_at=now if instant else None, channel=channel))
+            except IntegrityError:
+                # Someone filed it between our read and our insert (a double click on another replica).
+                uow.rollback()
+                return self._existing_after_race(order_id, customer_id, now)
+            if instant:
+                o = replace(o, status=Status.CLOSED, closed_at=now, closed_reason=ClosedReason.BUYER_CANCELLED)
+                uow.orders.save_order(o, now)
+            uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
+                             request="cancellation", result="filed", reference=ref, reason=reason)
+            uow.commit()
+            fresh = decide(uow.orders.get(o.id), now, self.config)
+            return Outcome(True, True, ref, fresh, ans.rule, state.value)
+
+        return self._run(work)
+
+    def _existing_cancellation(self, uow: UnitOfWork, o: Order, decision: Decision) -> Outcome:
+        ref = uow.session.execute(select(db.cancellation_requests.c.reference).where(
+            db.cancellation_requests.c.order_id == o.id)).scalar_one()
+        return Outcome(True, False, ref, decision, decision.cancel.rule, o.cancellation.state.value)
+
+    def _existing_after_race(self, order_id: str, customer_id: Optional[str], now: datetime) -> Outcome:
+        with self.uow() as uow2:
+            o = self._load(uow2, order_id, customer_id, False)
+            return self._existing_cancellation(uow2, o, decide(o, now, self.config))
+
+    def seller_respond(self, order_id: str, *, approve: bool, tracking_number: Optional[str] = None,
+                       at: Optional[datetime] = None) -> Outcome:
+        now = self._now(at)
+        tracking = (tracking_number or "").strip()
+        if not approve and not tracking:
+            raise InvalidInput("A seller who rejects a cancellation must give the parcel's tracking number.")
+        if tracking and not re.fullmatch(r"[A-Za-z0-9-]{6,40}", tracking):
+            raise InvalidInput(f"'{tracking[:40]}' is not a tracking number.")
+
+        def work(uow: UnitOfWork) -> Outcome:
+            o = self._load(uow, order_id, None, True)
+            decision = self._settle(uow, o, now, "seller")
+            o = decision.order
+            c = o.cancellation
+            if c is None or c.state is not CancellationState.PENDING:
+                uow.commit()
+                state = c.state.value if c else None
+                why = "no_request" if c is None else f"already_{c.state.value}"
+                return Outcome(False, False, None, decision, f"seller.{why}", state)
+            if approve:
+                c = replace(c, state=CancellationState.APPROVED, responded_at=now)
+                o = replace(o, status=Status.CLOSED, closed_at=now, closed_reason=ClosedReason.CANCELLATION_APPROVED,
+                            cancellation=c)
+            else:
+                c = replace(c, state=CancellationState.REJECTED, responded_at=now, tracking_number=tracking)
+                o = replace(o, status=Status.AWAITING_DELIVERY, shipped_at=o.shipped_at or now,
+                            tracking_number=tracking, cancellation=c)
+            uow.orders.save_order(o, now)
+            if approve:
+                self._create_refund(uow, o, "cancellation_approved", now)
+            uow.orders.audit(at=now, kind="request", actor="seller", order_id=o.id,
+                             rule="seller.approved" if approve else "seller.rejected", tracking_number=tracking or None)
+            uow.commit()
+            ref = uow.session.execute(select(db.cancellation_requests.c.reference).where(
+                db.cancellation_requests.c.order_id == o.id)).scalar_one()
+            return Outcome(True, True, ref, decide(o, now, self.config), "seller." + c.state.value, c.state.value)
+
+        return self._run(work)
+
+    def open_dispute(self, order_id: str, *, reason: str, description: str = "", refund: str = "full",
+                     amount: Any = None, customer_id: Optional[str] = None, channel: str = "cli",
+                     at: Optional[datetime] = None) -> Outcome:
+        if reason not in DISPUTE_REASONS:
+            raise InvalidInput(f"Unknown dispute reason '{str(reason)[:40]}'. Choose one of: "
+                               f"{', '.join(DISPUTE_REASONS)}.")
+        try:
+            kind = RefundKind(refund)
+        except ValueError:
+            raise InvalidInput("The refund must be 'full' or 'partial'.") from None
+        description = (description or "").strip()[:2000]
+        now = self._now(at)
+
+        def work(uow: UnitOfWork) -> Outcome:
+            o = self._load(uow, order_id, customer_id, True)
+            decision = self._settle(uow, o, now, f"bot:{channel}")
+            o = decision.order
+            if o.dispute is not None:
+                uow.commit()
+                return self._existing_dispute(uow, o, decision)
+            ans = decision.dispute
+            if not ans.allowed:
+                uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
+                                 request="dispute", result="refused")
+                uow.commit()
+                return Outcome(False, False, None, decision, ans.rule)
+            value = o.amount if kind is RefundKind.FULL else parse_amount(amount, o.amount, o.currency)
+            ref = f"DSP-{o.id}"
+            try:
+                with uow.session.begin_nested():
+                    uow.session.execute(insert(db.disputes).values(
+                        reference=ref, order_id=o.id, reason=reason, description=description, refund=kind.value,
+                        amount=value, state=DisputeState.OPEN.value, opened_at=now, channel=channel))
+            except IntegrityError:
+                uow.rollback()
+                with self.uow() as uow2:
+                    o2 = self._load(uow2, order_id, customer_id, False)
+                    return self._existing_dispute(uow2, o2, decide(o2, now, self.config))
+            uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
+                             request="dispute", result="filed", reference=ref, reason=reason, refund=kind.value,
+                             amount=str(value))
+            uow.commit()
+            o = replace(o, dispute=Dispute(opened_at=now, state=DisputeState.OPEN, reason=reason, refund=kind,
+                                           amount=value, description=description))
+            return Outcome(True, True, ref, decide(o, now, self.config), ans.rule, DisputeState.OPEN.value)
+
+        return self._run(work)
+
+    def _existing_dispute(self, uow: UnitOfWork, o: Order, decision: Decision) -> Outcome:
+        ref = uow.session.execute(select(db.disputes.c.reference).where(
+            db.disputes.c.order_id == o.id)).scalar_one()
+        return Outcome(True, False, ref, decision, decision.dispute.rule, o.dispute.state.value)
+
+    def escalate_dispute(self, order_id: str, *, customer_id: Optional[str] = None, channel: str = "cli",
+                         at: Optional[datetime] = None) -> Outcome:
+        now = self._now(at)
+
+        def work(uow: UnitOfWork) -> Outcome:
+            o = self._load(uow, order_id, customer_id, True)
+            decision = self._settle(uow, o, now, f"bot:{channel}")
+            o = decision.order
+            d = o.dispute
+            if d is None or d.state not in (DisputeState.OPEN, DisputeState.ESCALATED):
+                uow.commit()
+                return Outcome(False, False, None, decision, decision.dispute.rule, d.state.value if d else None)
+            ref = uow.session.execute(select(db.disputes.c.reference).where(
+                db.disputes.c.order_id == o.id)).scalar_one()
+            if d.state is DisputeState.ESCALATED:
+                uow.commit()
+                return Outcome(True, False, ref, decision, "dispute.escalated", d.state.value)
+            o = replace(o, dispute=replace(d, state=DisputeState.ESCALATED, escalated_at=now))
+            uow.orders.save_order(o, now)
+            uow.session.execute(db.disputes.update().where(db.disputes.c.order_id == o.id).values(
+                escalated_by="buyer"))
+            uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule="dispute.open",
+                             request="escalation", result="filed", reference=ref)
+            uow.commit()
+            return Outcome(True, True, ref, decide(o, now, self.config), "dispute.escalated", "escalated")
+
+        return self._run(work)
+
+    def confirm_receipt(self, order_id: str, *, customer_id: Optional[str] = None, channel: str = "cli",
+                        at: Optional[datetime] = None) -> Outcome:
+        now = self._now(at)
+
+        def work(uow: UnitOfWork) -> Outcome:
+            o = self._load(uow, order_id, customer_id, True)
+            decision = self._settle(uow, o, now, f"bot:{channel}")
+            o = decision.order
+            if o.confirmed_at is not None:
+                uow.commit()
+                return Outcome(True, False, None, decision, "receipt.already_confirmed", o.status.value)
+            if o.status is not Status.AWAITING_DELIVERY:
+                uow.commit()
+                return Outcome(False, False, None, decision, f"receipt.not_in_transit", o.status.value)
+            o = replace(o, status=Status.COMPLETED, confirmed_at=now, delivered_at=o.delivered_at or now,
+                        completed_at=now, completed_reason=CompletedReason.CONFIRMED)
+            uow.orders.save_order(o, now)
+            uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id,
+                             rule="receipt.confirmed", request="confirm_receipt", result="filed")
+            uow.commit()
+            return Outcome(True, True, None, decide(o, now, self.config), "receipt.confirmed", o.status.value)
+
+        return self._run(work)
+
+    def record_handoff(self, *, channel: str, sender_id: str, transcript: str, customer_id: Optional[str] = None,
+                       order_id: Optional[str] = None, at: Optional[datetime] = None) -> str:
+        now = self._now(at)
+        ref = f"HND-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+        def work(uow: UnitOfWork) -> str:
+            oid = None
+            if order_id:
+                oid = normalize_order_id(order_id)
+                if uow.orders.get(oid) is None:
+                    oid = None
+            uow.session.execute(insert(db.handoff_requests).values(
+                reference=ref, channel=channel, sender_id=sender_id[:128], customer_id=customer_id, order_id=oid,
+                transcript=transcript[:100_000], state="open", created_at=now))
+            uow.orders.audit(at=now, kind="handoff", actor=f"bot:{channel}", order_id=oid, rule="handoff",
+                             reference=ref, sender_id=sender_id[:128])
+            uow.commit()
+            return ref
+
+        return self._run(work)
+
+    # -- time -----------------------------------------------------------------
+    def sweep(self, *, at: Optional[datetime] = None) -> list[dict[str, Any]]:
+        """Apply every due time-driven transition. Safe to run twice or on several replicas at once."""
+        now = self._now(at)
+        with self.uow() as uow:
+            ids = uow.orders.ids_to_sweep()
+        changes: list[dict[str, Any]] = []
+        for oid in ids:
+            def work(uow: UnitOfWork, oid=oid) -> list[dict[str, Any]]:
+                o = uow.orders.get(oid, for_update=True)
+                d = self._settle(uow, o, now, "sweep")
+                uow.commit()
+                return [{"order_id": oid, "transition": t.kind, "at": t.at, "from": t.from_status.value,
+                         "to": t.to_status.value} for t in d.transitions]
+
+            changes.extend(self._run(work))
+        return changes
+
+
+def parse_amount(raw: Any, limit: Decimal, currency: str = "") -> Decimal:
+    """A partial refund amount: positive, at most the order's amount, two decimals."""
+    text = re.sub(r"[^\d.,]", "", str(raw or "")).replace(",", ".")
+    try:
+        value = Decimal(text).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(f"'{str(raw)[:40]}' is not an amount.") from None
+    if value <= 0 or value > limit:
+        raise InvalidInput(f"A partial refund must be more than 0 and at most {limit} {currency}".strip() + ".")
+    return value
