@@ -83,6 +83,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from .runtime import services
     from .services import ServiceError
 
@@ -167,6 +169,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0
     except ServiceError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (OperationalError, InterfaceError) as e:  # the database went away mid-command (import, demo)
+        reason = str(e.orig or e).strip().splitlines()
+        print(f"error: the order database is not reachable ({reason[0] if reason else 'no reason given'}); "
+              "the command's transaction was rolled back", file=sys.stderr)
         return 2
     return 2  # pragma: no cover - argparse rejects unknown commands
 

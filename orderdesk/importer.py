@@ -123,10 +123,13 @@ def validate(payload: Any) -> tuple[list[dict], list[dict]]:
                 _fail(where, f"chat_ids.{ch}", f"names an unknown channel; use one of {', '.join(CHANNELS)}")
             if not isinstance(chat, (str, int)) or isinstance(chat, bool) or str(chat) == "":
                 _fail(where, f"chat_ids.{ch}", "must be a string")
+            if len(str(chat)) > 128:
+                _fail(where, f"chat_ids.{ch}", "is longer than 128 characters")
         if cid in seen:
             _fail(where, "id", "appears twice in the file")
         seen.add(cid)
-        customers.append({"id": cid, "email": email.strip(), "name": _str(rec, where, "name", required=False) or "",
+        name = _str(rec, where, "name", required=False, max_len=200) or ""
+        customers.append({"id": cid, "email": email.strip(), "name": name,
                           "chat_ids": {ch: str(v) for ch, v in chat_ids.items()}})
     orders: list[dict] = []
     seen_orders: set[str] = set()

@@ -15,6 +15,7 @@ Vocabulary of `Answer.how`:
   dispute         through a dispute (Open a Dispute on the order page)
   escalate        escalate the open dispute to the platform
   contact_seller  only if the seller agrees in a message
+  contact_support something went wrong that a person must look into
   not_available   not possible for this order any more
 
 Rule ids are `<question>.<situation>`; `RULES` lists them all.
@@ -48,6 +49,7 @@ class How(str, enum.Enum):
     DISPUTE = "dispute"
     ESCALATE = "escalate"
     CONTACT_SELLER = "contact_seller"
+    CONTACT_SUPPORT = "contact_support"
     NOT_AVAILABLE = "not_available"
 
 
@@ -104,7 +106,8 @@ def payment_verified_at(o: Order, cfg: PolicyConfig = DEFAULT) -> datetime:
 
 def ship_by(o: Order, cfg: PolicyConfig = DEFAULT) -> datetime:
     """Handling time counts in calendar days from the end of the payment check."""
-    return payment_verified_at(o, cfg) + _days(o.handling_days or cfg.default_handling_days)
+    days = cfg.default_handling_days if o.handling_days is None else o.handling_days
+    return payment_verified_at(o, cfg) + _days(days)
 
 
 def unpaid_close_at(o: Order, cfg: PolicyConfig = DEFAULT) -> datetime:
@@ -120,7 +123,8 @@ def seller_answer_by(o: Order, cfg: PolicyConfig = DEFAULT) -> Optional[datetime
 def delivery_window_ends(o: Order, cfg: PolicyConfig = DEFAULT) -> Optional[datetime]:
     if o.shipped_at is None:
         return None
-    return o.shipped_at + _days(o.delivery_days or cfg.default_delivery_days)
+    days = cfg.default_delivery_days if o.delivery_days is None else o.delivery_days
+    return o.shipped_at + _days(days)
 
 
 def completion_at(o: Order, cfg: PolicyConfig = DEFAULT) -> Optional[datetime]:
@@ -274,7 +278,7 @@ def decide(order: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Decision
     )
 
 
-def _closed_story(o: Order, now: datetime) -> str:
+def _closed_story(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> str:
     when = fmt(o.closed_at, now)
     return {
         ClosedReason.UNPAID_TIMEOUT: f"It closed by itself on {when} because it was never paid.",
@@ -282,7 +286,7 @@ def _closed_story(o: Order, now: datetime) -> str:
         ClosedReason.CANCELLATION_APPROVED: f"The seller approved your cancellation on {when}.",
         ClosedReason.SELLER_NO_RESPONSE: (
             f"It was cancelled automatically on {when} because the seller did not answer your "
-            "cancellation request within 72 hours."
+            f"cancellation request within {cfg.seller_response_hours} hours."
         ),
         ClosedReason.NOT_SHIPPED_IN_TIME: (
             f"It was closed automatically on {when} because the seller did not ship it within the handling time."
@@ -299,7 +303,7 @@ def cancel_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
     s, c = o.status, o.cancellation
     if s is Status.CLOSED:
         return a(False, How.NOT_AVAILABLE, "cancel.closed",
-                 f"This order is already closed, so there is nothing to cancel. {_closed_story(o, now)}",
+                 f"This order is already closed, so there is nothing to cancel. {_closed_story(o, now, cfg)}",
                  closed_at=o.closed_at)
     if dispute_active(o):
         return a(False, How.DISPUTE, "cancel.dispute_open",
@@ -357,6 +361,8 @@ def cancel_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
                  f"{fmt(ends, now)}.", None, shipped_at=o.shipped_at, delivery_window_ends=ends)
     # completed
     until = dispute_until(o, cfg)
+    if o.confirmed_at is not None and cfg.mistaken_confirmation == "no_refund":
+        until = None
     return a(False, How.DISPUTE if until and now < until else How.NOT_AVAILABLE, "cancel.completed",
              f"This order was completed on {fmt(o.completed_at or o.confirmed_at, now)}, so it can't be cancelled."
              + (f" If something is wrong with it you can open a dispute until {fmt(until, now)}."
@@ -381,7 +387,7 @@ def refund_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
             return a(False, How.NOT_AVAILABLE, "refund.nothing_paid", "No money was taken for this order.")
         expected = o.closed_at + _days(hi)
         if now < expected:
-            text = (f"{_closed_story(o, now)} Your refund of {o.amount} {o.currency} is on its way {dest}. "
+            text = (f"{_closed_story(o, now, cfg)} Your refund of {o.amount} {o.currency} is on its way {dest}. "
                     f"It takes {lo}-{hi} days, so expect it by {fmt(expected, now)}. "
                     "There is no marketplace account balance, so the money can't be spent before it arrives.")
             if o.closed_reason is ClosedReason.SELLER_CANCELLED:
@@ -389,9 +395,9 @@ def refund_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
                          "a seller who can't fulfil an order may ask you to cancel it, so check their messages.")
             return a(True, How.AUTOMATIC, "refund.in_progress", text, expected,
                      closed_at=o.closed_at, refund_expected_by=expected)
-        return a(True, How.CONTACT_SELLER, "refund.overdue",
-                 f"{_closed_story(o, now)} The refund of {o.amount} {o.currency} should have arrived {dest} by "
-                 f"{fmt(expected, now)}. Card refunds can take up to 20 working days to show on a statement; "
+        return a(True, How.CONTACT_SUPPORT, "refund.overdue",
+                 f"{_closed_story(o, now, cfg)} The refund of {o.amount} {o.currency} should have arrived {dest} by "
+                 f"{fmt(expected, now)}. Some refunds take up to 20 working days to show (article 001); "
                  "if it still hasn't arrived, ask for a person and we will trace it.", None,
                  refund_expected_by=expected)
     if s is Status.PAYMENT_PROCESSING:
@@ -413,6 +419,12 @@ def refund_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
                  f"Your dispute was escalated to the platform on {fmt(d.escalated_at, now)}; the platform now decides "
                  f"the refund. If it is granted it takes {lo}-{hi} days and goes {dest}.", None,
                  escalated_at=d.escalated_at)
+    if s is Status.AWAITING_SHIPMENT and c is not None and c.state is CancellationState.REJECTED:
+        tn = c.tracking_number or o.tracking_number
+        return a(True, How.DISPUTE, "refund.after_rejection",
+                 f"The seller rejected your cancellation{' and gave tracking number ' + tn if tn else ''}, so a "
+                 "new request can't be filed. If the tracking number doesn't work or shows no progress, open a "
+                 f"dispute; a refund then takes {lo}-{hi} days and goes {dest}.", None)
     if s is Status.AWAITING_SHIPMENT:
         deadline_ship = ship_by(o, cfg)
         if c is not None and c.state is CancellationState.PENDING:
@@ -429,7 +441,7 @@ def refund_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
                  f"order is closed and refunded automatically, usually within {nlo}-{nhi} days.",
                  deadline_ship, ship_by=deadline_ship)
     until = dispute_until(o, cfg)
-    if s is Status.COMPLETED and o.dispute is not None:
+    if o.dispute is not None:
         return a(False, How.NOT_AVAILABLE, "refund.dispute_closed",
                  f"Your dispute on this order ended ({o.dispute.state.value}); a second one can't be opened.")
     if o.confirmed_at is not None and cfg.mistaken_confirmation == "no_refund":
@@ -474,11 +486,10 @@ def dispute_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answ
                  f"The dispute on this order has ended ({d.state.value}); a second one can't be opened.")
     if s is Status.CLOSED:
         return a(False, How.NOT_AVAILABLE, "dispute.order_closed",
-                 f"This order is closed, so there is nothing to dispute. {_closed_story(o, now)}")
+                 f"This order is closed, so there is nothing to dispute. {_closed_story(o, now, cfg)}")
     if s in (Status.AWAITING_PAYMENT, Status.PAYMENT_PROCESSING, Status.AWAITING_SHIPMENT):
         deadline = ship_by(o, cfg) if s is Status.AWAITING_SHIPMENT else None
-        return a(False, How.SELLER_APPROVAL if s is Status.AWAITING_SHIPMENT else How.NOT_AVAILABLE,
-                 "dispute.not_shipped",
+        return a(False, How.NOT_AVAILABLE, "dispute.not_shipped",
                  "A dispute can be opened only once the order has shipped. Before that, cancel the order instead.",
                  deadline, ship_by=deadline)
     until = dispute_until(o, cfg)
@@ -516,7 +527,7 @@ def return_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
     s = o.status
     if s is Status.CLOSED:
         return a(False, How.NOT_AVAILABLE, "return.order_closed",
-                 f"This order is closed, so there is nothing to return. {_closed_story(o, now)}")
+                 f"This order is closed, so there is nothing to return. {_closed_story(o, now, cfg)}")
     if s in (Status.AWAITING_PAYMENT, Status.PAYMENT_PROCESSING, Status.AWAITING_SHIPMENT):
         return a(False, How.NOT_AVAILABLE, "return.not_shipped",
                  "Nothing has shipped yet, so there is nothing to return; cancel the order instead.")
@@ -524,6 +535,10 @@ def return_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
         return a(False, How.DISPUTE, "return.dispute_open",
                  "A dispute is open on this order; a return is arranged inside the dispute if the seller or the "
                  "platform asks for it.")
+    if o.dispute is not None:
+        return a(False, How.NOT_AVAILABLE, "return.dispute_ended",
+                 f"The dispute on this order has ended ({o.dispute.state.value}); a return goes through a dispute, "
+                 "and a second one can't be opened.")
     got = received_at(o)
     if got is None:
         ends = delivery_window_ends(o, cfg)
@@ -532,9 +547,14 @@ def return_answer(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> Answe
                      "The parcel hasn't been delivered yet. Once it arrives you have "
                      f"{cfg.return_window_days} days to return it in its original condition. If it doesn't arrive "
                      f"by {fmt(ends, now)}, open a dispute instead.", ends, delivery_window_ends=ends)
+        until = dispute_until(o, cfg)
+        if now >= until:
+            return a(False, How.NOT_AVAILABLE, "return.protection_ended",
+                     f"Nothing was delivered, and buyer protection for this order ended on {fmt(until, now)}, so "
+                     "neither a return nor a dispute is possible any more.", None, dispute_until=until)
         return a(False, How.DISPUTE, "return.never_delivered",
                  "Nothing was delivered, so there is nothing to return: open a dispute for a parcel that never "
-                 "arrived.", dispute_until(o, cfg), dispute_until=dispute_until(o, cfg))
+                 f"arrived (until {fmt(until, now)}).", until, dispute_until=until)
     until = return_until(o, cfg)
     if o.confirmed_at is not None and cfg.mistaken_confirmation == "no_refund":
         return a(False, How.NOT_AVAILABLE, "return.confirmed_no_refund",
@@ -562,12 +582,13 @@ RULES: dict[str, tuple[str, ...]] = {
     "cancel": ("cancel.closed", "cancel.dispute_open", "cancel.unpaid", "cancel.payment_check", "cancel.rejected",
                "cancel.request_pending", "cancel.request_seller", "cancel.shipped", "cancel.completed"),
     "refund": ("refund.nothing_paid", "refund.in_progress", "refund.overdue", "refund.payment_check",
-               "refund.dispute_open", "refund.dispute_escalated", "refund.awaiting_seller", "refund.cancel_first",
+               "refund.dispute_open", "refund.dispute_escalated", "refund.after_rejection", "refund.awaiting_seller",
+               "refund.cancel_first",
                "refund.dispute_closed", "refund.confirmed_no_refund", "refund.via_dispute", "refund.window_closed"),
     "dispute": ("dispute.open", "dispute.escalated", "dispute.ended", "dispute.order_closed", "dispute.not_shipped",
                 "dispute.confirmed_no_refund", "dispute.in_transit", "dispute.window_closed",
                 "dispute.window_passed_not_delivered", "dispute.after_completion"),
-    "return": ("return.order_closed", "return.not_shipped", "return.dispute_open", "return.not_delivered",
-               "return.never_delivered", "return.confirmed_no_refund", "return.window_closed",
+    "return": ("return.order_closed", "return.not_shipped", "return.dispute_open", "return.dispute_ended",
+               "return.not_delivered", "return.never_delivered", "return.protection_ended", "return.confirmed_no_refund", "return.window_closed",
                "return.after_confirmation", "return.within_window"),
 }

@@ -6,10 +6,11 @@ from typing import Optional
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import db
 from .repository import UnitOfWork
-from .services import Clock, Services, utcnow
+from .services import Clock, Services, StoreUnavailable, utcnow
 
 _ready: set[str] = set()
 _lock = threading.Lock()
@@ -28,9 +29,23 @@ def ensure_schema(engine: Engine) -> None:
 
 
 def services(url: Optional[str] = None, clock: Clock = utcnow) -> Services:
+    """Services on the database at `url` (default: ORDERDESK_DATABASE_URL), migrated to head.
+
+    Raises `StoreUnavailable` (a clear message, no driver traceback) when it can't be reached.
+    """
     engine = db.get_engine(url)
-    ensure_schema(engine)
+    try:
+        ensure_schema(engine)
+    except (OperationalError, InterfaceError) as e:
+        raise StoreUnavailable(unavailable_message(engine, e)) from e
     return Services(uow=lambda: UnitOfWork(engine), clock=clock)
+
+
+def unavailable_message(engine: Engine, error: Exception) -> str:
+    where = engine.url.render_as_string(hide_password=True)
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return (f"The order database at {where} is not reachable ({reason[0] if reason else 'no reason given'}); "
+            "nothing was changed. Check ORDERDESK_DATABASE_URL and that the database server is running.")
 
 
 def wipe(engine: Engine) -> None:

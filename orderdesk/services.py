@@ -153,9 +153,11 @@ class Services:
         def work(uow: UnitOfWork) -> Decision:
             d = decide(self._load(uow, order_id, customer_id, False), now, self.config)
             if record:
-                uow.orders.audit(at=self.clock() if at is None else now, kind="decision", actor=actor,
-                                 order_id=d.order.id, rule=",".join(a.rule for a in d.answers().values()),
-                                 status=d.status.value)
+                # The four rules go in the detail: joined they overflow the 64-character rule column.
+                # `at` is when it was asked, `effective_at` the time it was asked about.
+                uow.orders.audit(at=self.clock(), effective_at=now, kind="decision", actor=actor,
+                                 order_id=d.order.id, rule=None, status=d.status.value,
+                                 rules={q: a.rule for q, a in d.answers().items()})
                 uow.commit()
             return d
 
@@ -418,12 +420,13 @@ class Services:
     def sweep(self, *, at: Optional[datetime] = None) -> list[dict[str, Any]]:
         """Apply every due time-driven transition. Safe to run twice or on several replicas at once."""
         now = self._now(at)
-        with self.uow() as uow:
-            ids = uow.orders.ids_to_sweep()
+        ids = self._run(lambda uow: uow.orders.ids_to_sweep())
         changes: list[dict[str, Any]] = []
         for oid in ids:
             def work(uow: UnitOfWork, oid=oid) -> list[dict[str, Any]]:
                 o = uow.orders.get(oid, for_update=True)
+                if o is None:  # deleted since it was listed (a demo reset)
+                    return []
                 d = self._settle(uow, o, now, "sweep")
                 uow.commit()
                 return [{"order_id": oid, "transition": t.kind, "at": t.at, "from": t.from_status.value,

@@ -392,6 +392,20 @@ def test_completed_order_past_buyer_protection_offers_nothing(make_order, now):
 
 
 @pytest.mark.parametrize(
+    "offset, how", [(-SECOND, How.DISPUTE), (timedelta(0), How.NOT_AVAILABLE), (SECOND, How.NOT_AVAILABLE)],
+    ids=["minus_1s", "exactly", "plus_1s"],
+)
+def test_completed_order_stops_pointing_to_a_dispute_exactly_when_buyer_protection_ends(offset, how, make_order,
+                                                                                       now):
+    confirmed = now - days(3)
+    until = confirmed + days(15)
+    answer = decide(_confirmed(make_order, now, confirmed), until + offset).cancel
+    assert answer.rule == "cancel.completed"
+    assert answer.how is how
+    assert ("open a dispute" in answer.explanation) is (how is How.DISPUTE)
+
+
+@pytest.mark.parametrize(
     "reason, story",
     [
         (ClosedReason.UNPAID_TIMEOUT, "closed by itself on Fri 20 Nov, 12:00 UTC because it was never paid"),

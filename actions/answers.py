@@ -1,0 +1,142 @@
+"""Turning a policy decision into response names and template variables.
+
+No Rasa imports and no I/O: the wording lives in domain.yml; this module only
+picks which responses to send and fills the dates they mention.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from orderdesk.policy import Answer, Decision, completion_at, fmt, received_at, refund_destination
+from orderdesk.policy_config import DEFAULT, PolicyConfig
+
+# The question each intent asks, and which of the policy's four answers it needs.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "cancel_order": ("cancel",),
+    "ask_no_cancel_button": ("cancel",),
+    "ask_cancel_after_shipment": ("cancel",),
+    "report_seller_rejected_cancellation": ("cancel", "dispute"),
+    "ask_cancellation_status": ("cancel",),
+    "report_seller_cancelled": ("refund",),
+    "ask_unpaid_order": ("cancel",),
+    "ask_refund": ("refund",),
+    "ask_refund_status": ("refund",),
+    "ask_refund_destination": ("destination",),
+    "report_not_received": ("dispute",),
+    "report_not_as_described": ("dispute",),
+    "open_dispute": ("dispute",),
+    "escalate_dispute": ("dispute",),
+    "ask_return": ("return",),
+    "report_confirmed_by_mistake": ("return",),
+    "check_order_status": ("status",),
+}
+
+# What to say when no order is in play yet.
+GENERAL: dict[str, str] = {
+    "cancel_order": "utter_general_cancel",
+    "ask_no_cancel_button": "utter_general_cancel",
+    "ask_cancel_after_shipment": "utter_general_cancel",
+    "report_seller_rejected_cancellation": "utter_general_dispute",
+    "ask_cancellation_status": "utter_general_cancel",
+    "report_seller_cancelled": "utter_general_refund",
+    "ask_unpaid_order": "utter_general_unpaid",
+    "ask_refund": "utter_general_refund",
+    "ask_refund_status": "utter_general_refund",
+    "ask_refund_destination": "utter_general_refund_destination",
+    "report_not_received": "utter_general_dispute",
+    "report_not_as_described": "utter_general_dispute",
+    "open_dispute": "utter_general_dispute",
+    "escalate_dispute": "utter_general_dispute",
+    "ask_return": "utter_general_return",
+    "report_confirmed_by_mistake": "utter_general_return",
+    "check_order_status": "utter_general_status",
+}
+
+# Every variable a response may use; each is always filled ("-" when it does not apply).
+VARIABLES = (
+    "order_number", "item", "amount", "currency", "status_text", "deadline", "closes_at", "button_appears_at",
+    "seller_answer_by", "ship_by", "shipped_at", "delivery_window_ends", "dispute_until", "escalates_at",
+    "escalated_at", "return_until", "refund_expected_by", "closed_at", "completed_at", "confirmed_at",
+    "received_at", "requested_at", "rejected_at", "opened_at", "refund_min_days", "refund_max_days",
+    "refund_nshipped_min", "refund_nshipped_max", "destination_text", "tracking_number", "seller_hours",
+    "check_hours", "return_days", "dispute_state", "refund_kind",
+)
+
+STATUS_TEXT = {
+    "awaiting_payment": "waiting for payment",
+    "payment_processing": "payment being checked",
+    "awaiting_shipment": "waiting for the seller to ship",
+    "awaiting_delivery": "shipped",
+    "completed": "completed",
+    "closed": "closed",
+}
+
+
+def response_for_rule(rule: str) -> str:
+    return "utter_rule_" + rule.replace(".", "_")
+
+
+def template_vars(decision: Decision, cfg: PolicyConfig = DEFAULT) -> dict[str, Any]:
+    o, now = decision.order, decision.now
+    f = lambda dt: fmt(dt, now) if dt else "-"  # noqa: E731
+    out: dict[str, Any] = {k: "-" for k in VARIABLES}
+    for a in decision.answers().values():
+        for name, dt in a.dates.items():
+            out[name] = f(dt)
+    refund = decision.refund.facts
+    c, d = o.cancellation, o.dispute
+    out.update(
+        order_number=o.id, item=o.item, amount=f"{o.amount}", currency=o.currency,
+        status_text=STATUS_TEXT[o.status.value],
+        shipped_at=f(o.shipped_at), closed_at=f(o.closed_at), completed_at=f(completion_at(o, cfg)),
+        confirmed_at=f(o.confirmed_at), received_at=f(received_at(o)),
+        requested_at=f(c.requested_at) if c else "-", rejected_at=f(c.responded_at) if c else "-",
+        opened_at=f(d.opened_at) if d else "-", escalated_at=f(d.escalated_at) if d else "-",
+        dispute_state=d.state.value if d else "-", refund_kind=d.refund.value if d else "-",
+        tracking_number=(c.tracking_number if c and c.tracking_number else o.tracking_number) or "-",
+        refund_min_days=refund.get("refund_min_days", cfg.refund_min_days),
+        refund_max_days=refund.get("refund_max_days", cfg.refund_max_days),
+        refund_nshipped_min=cfg.refund_not_shipped_min_days, refund_nshipped_max=cfg.refund_not_shipped_max_days,
+        destination_text=refund_destination(o.payment_method)[1], seller_hours=cfg.seller_response_hours,
+        check_hours=cfg.payment_check_hours, return_days=cfg.return_window_days,
+    )
+    return out
+
+
+def plan_answer(intent: str, decision: Decision) -> tuple[list[str], Optional[str], Optional[datetime]]:
+    """(response names to send, what to offer to file, the deadline that matters) for a question."""
+    o = decision.order
+    needs = TOPICS.get(intent, ("status",))
+    responses: list[str] = []
+    deadline: Optional[datetime] = None
+    if o.closed_reason is not None and needs != ("status",):
+        responses.append(f"utter_closed_{o.closed_reason.value}")
+    for q in needs:
+        if q == "status":
+            responses.append(f"utter_status_{o.status.value}")
+            if o.closed_reason is not None:
+                responses.append(f"utter_closed_{o.closed_reason.value}")
+            continue
+        if q == "destination":
+            responses.append("utter_refund_destination_" + refund_destination(o.payment_method)[0])
+            continue
+        a: Answer = decision.answers()[q]
+        responses.append(response_for_rule(a.rule))
+        deadline = deadline or a.deadline
+    offer = _offer(intent, decision)
+    return responses, offer, deadline
+
+
+def _offer(intent: str, decision: Decision) -> Optional[str]:
+    cancel, dispute = decision.cancel, decision.dispute
+    if intent in ("cancel_order", "ask_no_cancel_button", "ask_cancellation_status", "ask_unpaid_order") or (
+        intent == "ask_refund" and decision.refund.rule == "refund.cancel_first"
+    ):
+        return "cancel" if cancel.allowed else None
+    if intent == "escalate_dispute":
+        return "escalate" if dispute.rule == "dispute.open" else None
+    if intent in ("report_not_received", "report_not_as_described", "open_dispute",
+                  "report_seller_rejected_cancellation", "ask_return", "ask_refund"):
+        return "dispute" if dispute.allowed else None
+    return None

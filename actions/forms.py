@@ -1,0 +1,111 @@
+"""Form validation: the cancellation form and the dispute form.
+
+Buttons send reason codes; typed answers are mapped to the same codes. The
+confirm slots are filled only by affirm/deny (domain.yml), so nothing is filed
+without an explicit yes.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Optional
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS
+from orderdesk.services import InvalidInput, parse_amount
+
+# Typed reasons -> codes; first match wins. Anything else is "other" (the buyer confirms it next).
+CANCEL_KEYWORDS = (
+    (r"wrong|mistake|size|colou?r|by accident", "wrong_product"),
+    (r"duplicate|twice|two times|double", "duplicate_order"),
+    (r"contact|reply|respond|answer", "no_contact"),
+    (r"stock|sold out|unavailable", "out_of_stock"),
+    (r"refus|won'?t ship|will not ship|not ship", "seller_refuses"),
+)
+DISPUTE_KEYWORDS = (
+    (r"fake|counterfeit|replica|not original", "counterfeit"),
+    (r"broken|damag|crack|doesn'?t work|not work|defect|dead", "damaged"),
+    (r"another (place|country|address|city)|wrong (address|country|city)|somewhere else", "wrong_destination"),
+    (r"track", "tracking_stalled"),
+    (r"never (came|arrived)|not (arrived|received)|didn'?t (arrive|get|receive)|lost|no parcel", "not_received"),
+    (r"deliver.*(end|over|expir)|window", "delivery_ending"),
+)
+MAX_DESCRIPTION = 2000
+
+
+def _match(text: str, table) -> Optional[str]:
+    t = text.lower()
+    for pattern, code in table:
+        if re.search(pattern, t):
+            return code
+    return None
+
+
+def _order_amount(tracker: Tracker) -> tuple[Decimal, str]:
+    raw = (tracker.get_slot("order_amount") or "0").split()
+    return Decimal(raw[0]), (raw[1] if len(raw) > 1 else "")
+
+
+class ValidateCancelForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_cancel_form"
+
+    def validate_cancel_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").strip()
+        code = text if text in CANCELLATION_REASONS else (_match(text, CANCEL_KEYWORDS) or "other")
+        return {"cancel_reason": code, "cancel_reason_label": CANCELLATION_REASONS[code]}
+
+
+class ValidateDisputeForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_dispute_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        if tracker.get_slot("refund_type") == "full":
+            return [s for s in domain_slots if s != "refund_amount"]
+        return domain_slots
+
+    def validate_dispute_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").strip()
+        code = text if text in DISPUTE_REASONS else (_match(text, DISPUTE_KEYWORDS) or "not_as_described")
+        out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": DISPUTE_REASONS[code]}
+        # A typed reason that says more than a word doubles as the description.
+        if text not in DISPUTE_REASONS and len(text) >= 20 and not tracker.get_slot("dispute_description"):
+            out["dispute_description"] = text[:MAX_DESCRIPTION]
+        return out
+
+    def validate_dispute_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> dict[str, Any]:
+        text = " ".join(str(value or "").split())
+        if len(text) < 5:
+            dispatcher.utter_message(response="utter_description_too_short")
+            return {"dispute_description": None}
+        return {"dispute_description": text[:MAX_DESCRIPTION]}
+
+    def validate_refund_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").lower()
+        if "partial" in text or "part" in text or "some" in text or "keep" in text:
+            return {"refund_type": "partial"}
+        if "full" in text or "all" in text or "whole" in text or "everything" in text:
+            limit, currency = _order_amount(tracker)
+            return {"refund_type": "full", "refund_amount": f"{limit} {currency}".strip()}
+        dispatcher.utter_message(response="utter_invalid_refund_type")
+        return {"refund_type": None}
+
+    def validate_refund_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        limit, currency = _order_amount(tracker)
+        try:
+            amount = parse_amount(value, limit, currency)
+        except InvalidInput:
+            dispatcher.utter_message(response="utter_invalid_refund_amount",
+                                     order_amount=tracker.get_slot("order_amount") or "-")
+            return {"refund_amount": None}
+        return {"refund_amount": str(amount)}
