@@ -50,8 +50,8 @@ test-fast: $(STAMP)
 eval: spacy-model
 	$(PY) -m orderdesk.nlp.eval_nlu
 
-bench: model
-	$(PY) benchmarks/bench_policy.py
+bench: $(STAMP)
+	$(PY) benchmarks/bench_core.py
 
 clean:
 	rm -rf results .rasa var
