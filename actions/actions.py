@@ -100,14 +100,16 @@ class ActionAnswerQuestion(Action):
                     return events
 
         pending = tracker.get_slot("pending_order")
-        if order_number is None and pending and email:
+        # An email answers the pending order, even while another order is in play (after "not your order").
+        if pending and email and not newly_chosen:
             try:
                 customer_id = svc.verify_owner(pending, email)
             except NotYourOrder:
                 dispatcher.utter_message(response="utter_email_mismatch", order_number=pending)
                 return events
             except OrderNotFound:
-                dispatcher.utter_message(response="utter_order_not_found", order_number=pending)
+                # Same answer as a wrong email: a stranger learns nothing, not even whether the order exists.
+                dispatcher.utter_message(response="utter_email_mismatch", order_number=pending)
                 return [SlotSet("pending_order", None)]
             order_number, newly_chosen = pending, True
             events += [SlotSet("pending_order", None), SlotSet("customer_id", customer_id)]

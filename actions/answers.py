@@ -8,7 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from orderdesk.policy import Answer, Decision, completion_at, fmt, received_at, refund_destination
+from orderdesk.policy import (
+    Answer,
+    Decision,
+    completion_at,
+    delivery_window_ends,
+    fmt,
+    received_at,
+    refund_destination,
+)
 from orderdesk.policy_config import DEFAULT, PolicyConfig
 
 # The question each intent asks, and which of the policy's four answers it needs.
@@ -90,6 +98,8 @@ def template_vars(decision: Decision, cfg: PolicyConfig = DEFAULT) -> dict[str, 
         order_number=o.id, item=o.item, amount=f"{o.amount}", currency=o.currency,
         status_text=STATUS_TEXT[o.status.value],
         shipped_at=f(o.shipped_at), closed_at=f(o.closed_at), completed_at=f(completion_at(o, cfg)),
+        # also while a dispute is open (no answer dates it then): the status still states it
+        delivery_window_ends=f(delivery_window_ends(o, cfg)),
         confirmed_at=f(o.confirmed_at), received_at=f(received_at(o)),
         requested_at=f(c.requested_at) if c else "-", rejected_at=f(c.responded_at) if c else "-",
         opened_at=f(d.opened_at) if d else "-", escalated_at=f(d.escalated_at) if d else "-",
@@ -117,6 +127,8 @@ def plan_answer(intent: str, decision: Decision) -> tuple[list[str], Optional[st
             responses.append(f"utter_status_{o.status.value}")
             if o.closed_reason is not None:
                 responses.append(f"utter_closed_{o.closed_reason.value}")
+            if o.status.value == "completed":  # what buyer protection still allows, and until when
+                responses.append(response_for_rule(decision.dispute.rule))
             continue
         if q == "destination":
             responses.append("utter_refund_destination_" + refund_destination(o.payment_method)[0])
@@ -124,6 +136,9 @@ def plan_answer(intent: str, decision: Decision) -> tuple[list[str], Optional[st
         a: Answer = decision.answers()[q]
         responses.append(response_for_rule(a.rule))
         deadline = deadline or a.deadline
+        if a.rule == "cancel.completed" and "dispute" not in needs:
+            # Whether a dispute is still possible (and until when) is the dispute rule's to say.
+            responses.append(response_for_rule(decision.dispute.rule))
     offer = _offer(intent, decision)
     return responses, offer, deadline
 

@@ -91,9 +91,10 @@ class ValidateDisputeForm(FormValidationAction):
     def validate_refund_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").lower()
-        if "partial" in text or "part" in text or "some" in text or "keep" in text:
+        # Whole words: "small" is not "all", "awesome" is not "some".
+        if re.search(r"\bpart|\bsome\b|\bkeep", text):
             return {"refund_type": "partial"}
-        if "full" in text or "all" in text or "whole" in text or "everything" in text:
+        if re.search(r"\bfull|\ball\b|\bwhole\b|\beverything\b", text):
             limit, currency = _order_amount(tracker)
             return {"refund_type": "full", "refund_amount": f"{limit} {currency}".strip()}
         dispatcher.utter_message(response="utter_invalid_refund_type")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -34,7 +35,7 @@ from .policy_config import DEFAULT, PolicyConfig
 from .repository import UnitOfWork
 
 Clock = Callable[[], datetime]
-ORDER_ID_RE = re.compile(r"^\d{6,19}$")
+ORDER_ID_RE = re.compile(r"^[0-9]{6,19}$")  # ASCII digits only (\d would also take other scripts' digits)
 
 
 def utcnow() -> datetime:
@@ -78,7 +79,8 @@ class Outcome:
 
 
 def normalize_order_id(raw: Any) -> str:
-    s = re.sub(r"[\s#-]", "", str(raw or ""))
+    # NFKC turns full-width digits (typed on CJK keyboards) into ASCII ones.
+    s = re.sub(r"[\s#-]", "", unicodedata.normalize("NFKC", str(raw or "")))
     if not ORDER_ID_RE.match(s):
         raise InvalidInput(f"'{str(raw)[:40]}' is not an order number: order numbers are 6 to 19 digits.")
     return s
@@ -438,11 +440,15 @@ class Services:
 
 def parse_amount(raw: Any, limit: Decimal, currency: str = "") -> Decimal:
     """A partial refund amount: positive, at most the order's amount, two decimals."""
-    text = re.sub(r"[^\d.,]", "", str(raw or "")).replace(",", ".")
+    # Exactly one number, with an optional currency word or sign around it: "7,50", "$12", "15 euros".
+    numbers = re.findall(r"\d+(?:[.,]\d+)?", str(raw or ""))
+    letters = re.sub(r"(?i)\b(usd|eur|euros?|dollars?|rub|gbp|pounds?)\b|[$€£¥₽]", "", str(raw or ""))
+    if len(numbers) != 1 or re.search(r"[A-Za-z]", letters):
+        raise InvalidInput(f"'{str(raw)[:40]}' is not an amount.")
     try:
-        value = Decimal(text).quantize(Decimal("0.01"))
+        value = Decimal(numbers[0].replace(",", ".")).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         raise InvalidInput(f"'{str(raw)[:40]}' is not an amount.") from None
-    if value <= 0 or value > limit:
+    if value <= 0 or value > limit or "-" in str(raw):  # "-5" must not read as 5
         raise InvalidInput(f"A partial refund must be more than 0 and at most {limit} {currency}".strip() + ".")
     return value

@@ -1,0 +1,342 @@
+"""action_answer_question: finding the order, checking it is the buyer's, and answering from the policy.
+
+Real `rasa_sdk.Tracker` and `CollectingDispatcher` objects against the demo data in a SQLite store,
+on a fixed clock (NOW = Sun 22 Nov 2026, 12:00 UTC). Assertions are on response names, on the
+template variables that carry dates, and on the slots the action sets.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from actions.actions import MAX_BUTTONS, ActionAnswerQuestion
+from actions.answers import GENERAL
+from botkit import DEMO_EMAIL, OTHERS_ORDER, UNKNOWN_ORDER, customer_with_orders
+from orderdesk import db
+
+PENDING_CANCELLATION = "8100000000000004"  # requested 30 h before NOW; the seller has 72 h
+AWAITING_SHIPMENT = "8100000000000003"
+SHIPPED = "8100000000000005"
+STRANGER = "stranger-42"  # a sender id no customer is linked to
+
+ORDER_FACTS = ("order_number", "customer_id", "order_status", "order_amount", "order_item", "deadline")
+
+
+def answer(run, tracker, **kw):
+    return run(ActionAnswerQuestion(), tracker(**kw))
+
+
+# --------------------------------------------------------------------------- a linked buyer
+
+def test_a_linked_buyer_asking_about_a_pending_cancellation_is_told_the_sellers_exact_deadline(run, tracker):
+    r = answer(run, tracker, intent="ask_cancellation_status", entities={"order_number": PENDING_CANCELLATION},
+               text="did the seller answer my cancellation of 8100000000000004?")
+
+    assert r.responses == ["utter_order_in_play", "utter_rule_cancel_request_pending"]
+    said = r.kwargs("utter_rule_cancel_request_pending")
+    # requested 30 h before NOW (Sun 22 Nov 12:00), answer due 72 h after the request
+    assert said["requested_at"] == "Sat 21 Nov, 06:00 UTC"
+    assert said["seller_answer_by"] == "Tue 24 Nov, 06:00 UTC"
+    assert said["refund_min_days"] == 3 and said["refund_max_days"] == 20
+    assert r.slots["order_number"] == PENDING_CANCELLATION
+    assert r.slots["customer_id"] == "demo"
+    assert r.slots["deadline"] == "Tue 24 Nov, 06:00 UTC"
+    assert r.slots["order_status"] == "awaiting_shipment"
+    assert r.slots["order_amount"] == "45.00 USD"
+    assert r.slots["order_item"] == "Running shoes"
+    assert r.slots["topic"] == "ask_cancellation_status"
+    assert r.slots["offer"] is None  # a request is already pending: nothing to offer
+
+
+def test_an_order_number_typed_with_spaces_dashes_or_a_hash_is_read_as_the_same_order(run, tracker):
+    r = answer(run, tracker, intent="check_order_status", entities={"order_number": "#8100-0000 0000-0004"})
+
+    assert r.responses == ["utter_order_in_play", "utter_status_awaiting_shipment"]
+    assert r.slots["order_number"] == PENDING_CANCELLATION
+
+
+def test_asking_again_about_the_order_in_play_does_not_announce_it_again(run, tracker):
+    slots = {"order_number": PENDING_CANCELLATION, "customer_id": "demo"}
+    r = answer(run, tracker, intent="ask_refund", slots=slots)
+
+    assert r.responses == ["utter_rule_refund_awaiting_seller"]
+    assert r.kwargs("utter_rule_refund_awaiting_seller")["seller_answer_by"] == "Tue 24 Nov, 06:00 UTC"
+
+
+def test_a_question_that_is_not_a_topic_keeps_the_topic_already_in_play(run, tracker):
+    r = answer(run, tracker, intent="provide_order_number", slots={"topic": "cancel_order"},
+               entities={"order_number": AWAITING_SHIPMENT})
+
+    assert r.slots["topic"] == "cancel_order"
+    assert r.responses == ["utter_order_in_play", "utter_rule_cancel_request_seller", "utter_offer_cancel"]
+    assert r.kwargs("utter_rule_cancel_request_seller")["ship_by"] == "Sat 28 Nov, 12:00 UTC"
+
+
+def test_a_linked_buyer_with_several_orders_is_asked_to_choose_with_buttons_that_fit_telegram(run, tracker):
+    r = answer(run, tracker, intent="check_order_status", text="where is my order?")
+
+    assert r.responses == ["utter_choose_order"]
+    buttons = r.message("utter_choose_order")["buttons"]
+    assert 1 <= len(buttons) <= MAX_BUTTONS == 5
+    chosen = []
+    for b in buttons:
+        payload = b["payload"]
+        assert len(payload.encode("utf-8")) <= 64, payload  # Telegram's callback_data limit
+        m = re.fullmatch(r"/provide_order_number(\{.*\})", payload)
+        assert m, payload
+        chosen.append(json.loads(m.group(1))["order_number"])
+        assert chosen[-1] in b["title"]
+    assert len(set(chosen)) == len(chosen)
+    assert all(oid.startswith("81") for oid in chosen)  # only the buyer's own orders
+    assert OTHERS_ORDER not in chosen
+    assert "order_number" not in r.slots
+
+
+def test_order_buttons_stay_within_64_bytes_even_for_19_digit_order_numbers(run, tracker, load):
+    longest = ["9" * 19, "9" * 18 + "8"]
+    load(customer_with_orders("longids", "chat-longids", *longest))
+
+    r = answer(run, tracker, sender_id="chat-longids", intent="check_order_status")
+
+    assert r.responses == ["utter_choose_order"]
+    payloads = [b["payload"] for b in r.message("utter_choose_order")["buttons"]]
+    assert sorted(payloads) == sorted('/provide_order_number{"order_number":"%s"}' % oid for oid in longest)
+    assert max(len(p.encode()) for p in payloads) <= 64
+
+
+def test_a_linked_buyer_with_a_single_order_gets_the_answer_without_choosing(run, tracker, load):
+    load(customer_with_orders("solo", "chat-solo", "7100000000000001"))
+
+    r = answer(run, tracker, sender_id="chat-solo", intent="cancel_order")
+
+    assert r.responses == ["utter_order_in_play", "utter_rule_cancel_request_seller", "utter_offer_cancel"]
+    assert r.slots["order_number"] == "7100000000000001"
+    assert r.slots["customer_id"] == "solo"
+    assert r.slots["offer"] == "cancel"
+
+
+def test_a_linked_buyer_without_orders_is_told_there_are_none(run, tracker, load):
+    load(customer_with_orders("nobody", "chat-nobody"))
+
+    r = answer(run, tracker, sender_id="chat-nobody", intent="ask_refund")
+
+    assert r.responses == ["utter_no_orders"]
+    assert not set(ORDER_FACTS) & set(r.slots)
+
+
+def test_a_chat_linked_on_another_channel_is_not_linked_on_this_one(run, tracker):
+    # customer `demo` is linked to sender "demo" on rest, socketio and cmdline, not on telegram
+    r = answer(run, tracker, channel="telegram", intent="check_order_status",
+               entities={"order_number": AWAITING_SHIPMENT})
+
+    assert r.responses == ["utter_ask_email"]
+
+
+def test_a_linked_buyer_naming_another_customers_order_is_told_nothing_about_it(run, tracker, count):
+    r = answer(run, tracker, intent="check_order_status", entities={"order_number": OTHERS_ORDER},
+               text=f"status of {OTHERS_ORDER}")
+
+    assert r.responses == ["utter_not_your_order"]
+    assert r.kwargs("utter_not_your_order") == {"order_number": OTHERS_ORDER}
+    assert r.slots == {"topic": "check_order_status", "pending_order": OTHERS_ORDER}
+    # not even a decision was recorded for it
+    assert count(db.audit_log, db.audit_log.c.order_id == OTHERS_ORDER, db.audit_log.c.kind == "decision") == 0
+
+
+def test_a_buyer_told_an_order_is_not_theirs_can_prove_it_with_the_email_on_it(run, tracker):
+    # order 3 is in play when the buyer names someone else's order, then gives that order's email
+    slots = {"topic": "check_order_status", "order_number": AWAITING_SHIPMENT, "customer_id": "demo",
+             "pending_order": OTHERS_ORDER}
+    r = answer(run, tracker, intent="provide_email", slots=slots, entities={"email": "other@example.com"})
+
+    assert r.responses == ["utter_order_in_play", "utter_status_awaiting_shipment"]
+    assert r.kwargs("utter_order_in_play")["order_number"] == OTHERS_ORDER
+    assert r.slots["order_number"] == OTHERS_ORDER
+    assert r.slots["customer_id"] == "other"
+    assert r.slots["pending_order"] is None
+
+
+def test_a_linked_buyer_naming_an_unknown_order_is_told_it_is_not_found(run, tracker):
+    r = answer(run, tracker, intent="check_order_status", entities={"order_number": UNKNOWN_ORDER})
+
+    assert r.responses == ["utter_order_not_found"]
+    assert r.kwargs("utter_order_not_found") == {"order_number": UNKNOWN_ORDER}
+    assert not set(ORDER_FACTS) & set(r.slots)
+
+
+@pytest.mark.parametrize("raw", ["81000abc", "8" * 40, "8100000000000001; DROP TABLE orders", "x" * 300, "12345"])
+def test_a_malformed_order_number_is_refused_without_a_lookup(run, tracker, raw):
+    r = answer(run, tracker, intent="check_order_status", entities={"order_number": raw})
+
+    assert r.responses == ["utter_bad_order_number"]
+    assert r.kwargs("utter_bad_order_number") == {"order_number": raw[:40]}
+    assert set(r.slots) == {"topic"}
+
+
+def test_a_malformed_order_number_from_an_unlinked_sender_is_refused_before_asking_for_an_email(run, tracker):
+    r = answer(run, tracker, sender_id=STRANGER, intent="check_order_status", entities={"order_number": "81000abc"})
+
+    assert r.responses == ["utter_bad_order_number"]
+
+
+# --------------------------------------------------------------------------- a sender nobody is linked to
+
+@pytest.mark.parametrize("oid", [AWAITING_SHIPMENT, OTHERS_ORDER, UNKNOWN_ORDER])
+def test_a_sender_who_is_not_linked_is_asked_for_the_email_before_hearing_anything_about_the_order(
+        run, tracker, oid):
+    r = answer(run, tracker, sender_id=STRANGER, intent="cancel_order", entities={"order_number": oid},
+               text=f"cancel {oid}")
+
+    # the same answer whether the order exists, is someone else's, or doesn't exist
+    assert r.responses == ["utter_ask_email"]
+    assert r.kwargs("utter_ask_email") == {"order_number": oid}
+    assert r.slots == {"topic": "cancel_order", "pending_order": oid}
+
+
+def test_a_wrong_email_reveals_nothing_about_the_order(run, tracker):
+    slots = {"topic": "cancel_order", "pending_order": AWAITING_SHIPMENT}
+    r = answer(run, tracker, sender_id=STRANGER, intent="provide_email", slots=slots,
+               entities={"email": "someone.else@example.com"}, text="someone.else@example.com")
+
+    assert r.responses == ["utter_email_mismatch"]
+    assert r.kwargs("utter_email_mismatch") == {"order_number": AWAITING_SHIPMENT}
+    assert r.slots == {"topic": "cancel_order"}  # the pending order stays; nothing else is set
+
+
+def test_the_right_email_answers_the_question_that_was_asked(run, tracker):
+    slots = {"topic": "cancel_order", "pending_order": AWAITING_SHIPMENT}
+    r = answer(run, tracker, sender_id=STRANGER, intent="provide_email", slots=slots,
+               entities={"email": " Demo@Example.COM "}, text="Demo@Example.COM")
+
+    assert r.responses == ["utter_order_in_play", "utter_rule_cancel_request_seller", "utter_offer_cancel"]
+    assert r.slots["pending_order"] is None
+    assert r.slots["customer_id"] == "demo"
+    assert r.slots["order_number"] == AWAITING_SHIPMENT
+    assert r.slots["offer"] == "cancel"
+    assert r.slots["deadline"] == "Sat 28 Nov, 12:00 UTC"
+
+
+def test_an_email_for_an_order_that_does_not_exist_reveals_nothing_and_forgets_it(run, tracker):
+    slots = {"topic": "check_order_status", "pending_order": UNKNOWN_ORDER}
+    r = answer(run, tracker, sender_id=STRANGER, intent="provide_email", slots=slots,
+               entities={"email": DEMO_EMAIL})
+
+    assert r.responses == ["utter_email_mismatch"]  # the same answer as a wrong email for a real order
+    assert r.slots == {"topic": "check_order_status", "pending_order": None}
+
+
+def test_an_unlinked_sender_who_still_owes_the_email_is_asked_for_it_again(run, tracker):
+    slots = {"topic": "cancel_order", "pending_order": AWAITING_SHIPMENT}
+    r = answer(run, tracker, sender_id=STRANGER, intent="ask_refund", slots=slots)
+
+    assert r.responses == ["utter_ask_email"]
+    assert "order_number" not in r.slots
+
+
+@pytest.mark.parametrize("intent", ["cancel_order", "ask_refund_destination", "ask_return", "check_order_status"])
+def test_an_unlinked_sender_without_an_order_number_gets_the_general_answer_and_is_asked_for_one(
+        run, tracker, intent):
+    r = answer(run, tracker, sender_id=STRANGER, intent=intent)
+
+    assert r.responses == [GENERAL[intent], "utter_ask_order_number"]
+
+
+# --------------------------------------------------------------------------- offers
+
+@pytest.mark.parametrize("oid, intent, offer", [
+    ("8100000000000001", "cancel_order", "cancel"),  # unpaid: cancel at once
+    (AWAITING_SHIPMENT, "cancel_order", "cancel"),  # the seller must approve
+    (AWAITING_SHIPMENT, "ask_refund", "cancel"),  # refund.cancel_first
+    (AWAITING_SHIPMENT, "ask_unpaid_order", "cancel"),
+    ("8100000000000002", "cancel_order", None),  # payment still being checked
+    (PENDING_CANCELLATION, "cancel_order", None),  # already requested
+    (SHIPPED, "cancel_order", None),  # shipped
+    ("8100000000000006", "cancel_order", None),  # the seller rejected it
+    ("8100000000000007", "cancel_order", None),  # closed
+    (SHIPPED, "report_not_received", "dispute"),
+    (SHIPPED, "ask_refund", "dispute"),
+    ("8100000000000009", "open_dispute", "dispute"),
+    ("8100000000000010", "open_dispute", None),  # a dispute is already open
+    ("8100000000000010", "escalate_dispute", "escalate"),
+    ("8100000000000011", "escalate_dispute", None),  # escalated already
+    ("8100000000000015", "open_dispute", None),  # buyer protection over
+    (AWAITING_SHIPMENT, "check_order_status", None),  # a status question offers nothing
+])
+def test_an_offer_is_made_only_when_the_policy_allows_it(run, tracker, oid, intent, offer):
+    r = answer(run, tracker, intent=intent, entities={"order_number": oid})
+
+    assert r.slots["offer"] == offer
+    offers = [n for n in r.responses if n.startswith("utter_offer_")]
+    assert offers == ([f"utter_offer_{offer}"] if offer else [])
+    if offer:
+        assert r.responses[-1] == f"utter_offer_{offer}"
+        assert r.kwargs(f"utter_offer_{offer}")["order_number"] == oid
+
+
+@pytest.mark.parametrize("loop", ["cancel_form", "dispute_form"])
+def test_nothing_is_offered_while_a_form_is_active(run, tracker, loop):
+    r = answer(run, tracker, intent="cancel_order", entities={"order_number": AWAITING_SHIPMENT}, active_loop=loop)
+
+    assert "offer" not in r.slots
+    assert not [n for n in r.responses if n.startswith("utter_offer_")]
+    assert "utter_rule_cancel_request_seller" in r.responses
+
+
+@pytest.mark.parametrize("intent, reason", [("report_not_received", "not_received"),
+                                            ("report_not_as_described", "not_as_described")])
+def test_a_dispute_offer_after_naming_the_problem_remembers_the_reason(run, tracker, intent, reason):
+    r = answer(run, tracker, intent=intent, entities={"order_number": SHIPPED})
+
+    assert r.slots["offer"] == "dispute"
+    assert r.slots["dispute_reason"] == reason
+
+
+def test_a_dispute_offered_for_another_question_leaves_the_reason_to_the_form(run, tracker):
+    r = answer(run, tracker, intent="open_dispute", entities={"order_number": SHIPPED})
+
+    assert r.slots["offer"] == "dispute"
+    assert "dispute_reason" not in r.slots
+
+
+# --------------------------------------------------------------------------- answers for every demo order
+
+def test_an_order_under_dispute_still_states_when_its_delivery_window_ends(run, tracker):
+    r = answer(run, tracker, intent="check_order_status", entities={"order_number": "8100000000000010"})
+
+    assert r.responses == ["utter_order_in_play", "utter_status_awaiting_delivery"]
+    said = r.kwargs("utter_status_awaiting_delivery")
+    assert said["shipped_at"] == "Wed 28 Oct, 12:00 UTC"
+    assert said["delivery_window_ends"] == "Sun 27 Dec, 12:00 UTC"  # shipped 25 days ago + 60 days
+
+
+def test_a_completed_order_past_buyer_protection_does_not_promise_a_dispute(run, tracker, domain):
+    r = answer(run, tracker, intent="cancel_order", entities={"order_number": "8100000000000015"})
+
+    assert r.responses == ["utter_order_in_play", "utter_rule_cancel_completed", "utter_rule_dispute_window_closed"]
+    assert r.kwargs("utter_rule_dispute_window_closed")["dispute_until"] == "Wed 28 Oct, 12:00 UTC"
+    assert "{dispute_until}" not in domain["responses"]["utter_rule_cancel_completed"][0]["text"]
+
+
+def test_a_completed_order_within_buyer_protection_says_until_when_a_dispute_is_possible(run, tracker):
+    r = answer(run, tracker, intent="cancel_order", entities={"order_number": "8100000000000008"})
+
+    assert r.responses == ["utter_order_in_play", "utter_rule_cancel_completed", "utter_rule_dispute_after_completion"]
+    assert r.kwargs("utter_rule_dispute_after_completion")["dispute_until"] == "Fri 4 Dec, 12:00 UTC"
+
+
+def test_a_question_about_cancelling_and_disputing_a_completed_order_answers_the_dispute_once(run, tracker):
+    r = answer(run, tracker, intent="report_seller_rejected_cancellation",
+               entities={"order_number": "8100000000000015"})
+
+    assert r.responses == ["utter_order_in_play", "utter_rule_cancel_completed", "utter_rule_dispute_window_closed"]
+
+
+def test_answering_records_the_decision_in_the_audit_log(run, tracker, rows):
+    answer(run, tracker, intent="ask_refund", entities={"order_number": SHIPPED})
+
+    decisions = rows(db.audit_log, db.audit_log.c.order_id == SHIPPED, db.audit_log.c.kind == "decision")
+    assert len(decisions) == 1
+    assert decisions[0]["actor"] == "bot:rest"
+    assert json.loads(decisions[0]["detail"])["rules"]["refund"] == "refund.via_dispute"

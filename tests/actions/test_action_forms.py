@@ -1,0 +1,170 @@
+"""The form validation actions, run the way Rasa calls them: the form appends the extracted slot
+values after the latest user message, and the validation action returns SlotSet events.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from actions.forms import MAX_DESCRIPTION, ValidateCancelForm, ValidateDisputeForm
+from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS
+
+
+def validate_cancel(run, tracker, typed, slots=None):
+    trk = tracker(intent="inform", text=str(typed), active_loop="cancel_form",
+                  slots={"requested_slot": "cancel_reason", "order_number": "8100000000000003", **(slots or {})},
+                  slot_events={"cancel_reason": typed})
+    return run(ValidateCancelForm(), trk)
+
+
+DISPUTE_SLOTS = {"order_number": "8100000000000005", "order_amount": "19.50 USD", "order_item": "Bluetooth speaker"}
+
+
+def validate_dispute(run, tracker, slot, typed, slots=None):
+    trk = tracker(intent="inform", text=str(typed), active_loop="dispute_form",
+                  slots={"requested_slot": slot, **DISPUTE_SLOTS, **(slots or {})}, slot_events={slot: typed})
+    return run(ValidateDisputeForm(), trk)
+
+
+# --------------------------------------------------------------------------- cancel_form
+
+@pytest.mark.parametrize("typed, code", [
+    ("I ordered the wrong size", "wrong_product"),
+    ("wrong colour, my mistake", "wrong_product"),
+    ("I bought it twice", "duplicate_order"),
+    ("it's a duplicate", "duplicate_order"),
+    ("the seller doesn't reply to my messages", "no_contact"),
+    ("they told me it is out of stock", "out_of_stock"),
+    ("seller refuses to send it", "seller_refuses"),
+    ("qwpoeiru zxmn", "other"),
+    ("", "other"),
+])
+def test_a_typed_cancellation_reason_is_mapped_to_a_reason_code_with_its_label(run, tracker, typed, code):
+    r = validate_cancel(run, tracker, typed)
+
+    assert r.slots == {"cancel_reason": code, "cancel_reason_label": CANCELLATION_REASONS[code]}
+    assert r.responses == []
+
+
+@pytest.mark.parametrize("code", list(CANCELLATION_REASONS))
+def test_a_reason_button_keeps_its_code(run, tracker, code):
+    r = validate_cancel(run, tracker, code)
+
+    assert r.slots == {"cancel_reason": code, "cancel_reason_label": CANCELLATION_REASONS[code]}
+
+
+# --------------------------------------------------------------------------- dispute_form: reason and description
+
+@pytest.mark.parametrize("typed, code", [
+    ("it's a fake", "counterfeit"),
+    ("arrived broken", "damaged"),
+    ("tracking shows it went to another city", "wrong_destination"),
+    ("the tracking hasn't moved in weeks", "tracking_stalled"),
+    ("it never arrived", "not_received"),
+    ("blah", "not_as_described"),
+])
+def test_a_typed_dispute_reason_is_mapped_to_a_reason_code_with_its_label(run, tracker, typed, code):
+    r = validate_dispute(run, tracker, "dispute_reason", typed)
+
+    assert r.slots["dispute_reason"] == code
+    assert r.slots["dispute_reason_label"] == DISPUTE_REASONS[code]
+
+
+def test_a_long_typed_dispute_reason_doubles_as_the_description(run, tracker):
+    typed = "The screen arrived cracked and it does not turn on"
+    r = validate_dispute(run, tracker, "dispute_reason", typed)
+
+    assert r.slots["dispute_reason"] == "damaged"
+    assert r.slots["dispute_description"] == typed
+
+
+def test_a_very_long_description_is_kept_but_cut_to_2000_characters(run, tracker):
+    typed = ("The colour is wrong and the size too. " * 300)[:10_000]
+    assert len(typed) == 10_000
+    r = validate_dispute(run, tracker, "dispute_description", typed)
+
+    kept = r.slots["dispute_description"]
+    assert len(kept) == MAX_DESCRIPTION == 2000
+    assert kept == typed[:2000]
+    assert r.responses == []
+
+
+def test_whitespace_in_a_description_is_collapsed(run, tracker):
+    r = validate_dispute(run, tracker, "dispute_description", "  not   as\n\ndescribed  at all ")
+
+    assert r.slots["dispute_description"] == "not as described at all"
+
+
+@pytest.mark.parametrize("typed", ["ok", "   ", "a  b"])
+def test_a_description_of_a_word_or_two_letters_is_refused(run, tracker, typed):
+    r = validate_dispute(run, tracker, "dispute_description", typed)
+
+    assert r.responses == ["utter_description_too_short"]
+    assert r.slots == {"dispute_description": None}
+
+
+# --------------------------------------------------------------------------- dispute_form: refund type and amount
+
+@pytest.mark.parametrize("typed", ["full", "Full refund please", "all of it", "the whole amount", "everything back"])
+def test_a_full_refund_takes_the_order_amount(run, tracker, typed):
+    r = validate_dispute(run, tracker, "refund_type", typed)
+
+    assert r.slots["refund_type"] == "full"
+    assert r.slots["refund_amount"] == "19.50 USD"
+
+
+@pytest.mark.parametrize("typed", ["partial", "Partial refund", "I'll keep it and get some money back"])
+def test_a_partial_refund_is_recognised(run, tracker, typed):
+    r = validate_dispute(run, tracker, "refund_type", typed)
+
+    assert r.slots["refund_type"] == "partial"
+    assert "refund_amount" not in r.slots
+
+
+@pytest.mark.parametrize("typed", ["a small amount back", "it's awesome", "no idea"])
+def test_words_that_merely_contain_all_or_some_are_not_read_as_a_refund_type(run, tracker, typed):
+    r = validate_dispute(run, tracker, "refund_type", typed)
+
+    assert r.responses == ["utter_invalid_refund_type"]
+    assert r.slots["refund_type"] is None
+
+
+def test_a_full_refund_drops_the_amount_from_the_required_slots(tracker, domain):
+    form = ValidateDisputeForm()
+    domain_slots = form.domain_slots(domain)
+    assert "refund_amount" in domain_slots
+
+    full = tracker(active_loop="dispute_form", slots={"refund_type": "full"})
+    partial = tracker(active_loop="dispute_form", slots={"refund_type": "partial"})
+    required_full = asyncio.run(form.required_slots(domain_slots, None, full, domain))
+    required_partial = asyncio.run(form.required_slots(domain_slots, None, partial, domain))
+
+    assert "refund_amount" not in required_full
+    assert required_full == [s for s in domain_slots if s != "refund_amount"]
+    assert required_partial == domain_slots
+
+
+def test_after_choosing_a_full_refund_the_form_asks_for_confirmation_next(run, tracker):
+    filled = {"dispute_reason": "damaged", "dispute_description": "Arrived broken."}
+    r = validate_dispute(run, tracker, "refund_type", "full", slots=filled)
+
+    assert r.slots["requested_slot"] == "dispute_confirm"
+
+
+@pytest.mark.parametrize("typed, kept", [("7,50", "7.50"), ("15 euros", "15.00"), ("7.5", "7.50"), ("$10", "10.00"), ("19.50 USD", "19.50"),
+                                         ("0.01", "0.01")])
+def test_a_partial_refund_amount_is_read_in_the_common_ways(run, tracker, typed, kept):
+    r = validate_dispute(run, tracker, "refund_amount", typed, slots={"refund_type": "partial"})
+
+    assert r.slots["refund_amount"] == kept
+    assert r.responses == []
+
+
+@pytest.mark.parametrize("typed", ["25", "19.51", "0", "0.00", "abc", "", "-5", "1e3", "5 or 6", "five"])
+def test_a_refund_amount_that_is_not_above_zero_and_at_most_the_order_amount_is_refused(run, tracker, typed):
+    r = validate_dispute(run, tracker, "refund_amount", typed, slots={"refund_type": "partial"})
+
+    assert r.responses == ["utter_invalid_refund_amount"]
+    assert r.kwargs("utter_invalid_refund_amount") == {"order_amount": "19.50 USD"}
+    assert r.slots["refund_amount"] is None
