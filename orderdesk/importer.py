@@ -55,6 +55,8 @@ def _str(rec: dict, where: str, field: str, required: bool = True, max_len: int 
         _fail(where, field, f"must be a string, not {type(v).__name__}")
     if len(v) > max_len:
         _fail(where, field, f"is longer than {max_len} characters")
+    if "\x00" in v:  # PostgreSQL can't store it
+        _fail(where, field, "contains a NUL character")
     return v
 
 
@@ -123,8 +125,8 @@ def validate(payload: Any) -> tuple[list[dict], list[dict]]:
                 _fail(where, f"chat_ids.{ch}", f"names an unknown channel; use one of {', '.join(CHANNELS)}")
             if not isinstance(chat, (str, int)) or isinstance(chat, bool) or str(chat) == "":
                 _fail(where, f"chat_ids.{ch}", "must be a string")
-            if len(str(chat)) > 128:
-                _fail(where, f"chat_ids.{ch}", "is longer than 128 characters")
+            if len(str(chat)) > 128 or "\x00" in str(chat):
+                _fail(where, f"chat_ids.{ch}", "is longer than 128 characters or contains a NUL character")
         if cid in seen:
             _fail(where, "id", "appears twice in the file")
         seen.add(cid)

@@ -302,7 +302,7 @@ class Services:
             kind = RefundKind(refund)
         except ValueError:
             raise InvalidInput("The refund must be 'full' or 'partial'.") from None
-        description = (description or "").strip()[:2000]
+        description = _text(description).strip()[:2000]
         now = self._now(at)
 
         def work(uow: UnitOfWork) -> Outcome:
@@ -401,6 +401,7 @@ class Services:
                        order_id: Optional[str] = None, at: Optional[datetime] = None) -> str:
         now = self._now(at)
         ref = f"HND-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+        sender_id, transcript = _text(sender_id), _text(transcript)
 
         def work(uow: UnitOfWork) -> str:
             oid = None
@@ -436,6 +437,11 @@ class Services:
 
             changes.extend(self._run(work))
         return changes
+
+
+def _text(raw: Any) -> str:
+    """Free text as the store can keep it: PostgreSQL refuses NUL characters in strings."""
+    return str(raw or "").replace("\x00", "")
 
 
 def parse_amount(raw: Any, limit: Decimal, currency: str = "") -> Decimal:

@@ -1,6 +1,7 @@
 """Shared fixtures for the store and CLI tests: databases, a fixed clock, services, import helpers.
 
-`engine` runs every store test twice: on a fresh, migrated SQLite file and on
+`engine` runs every store test twice: on a fresh SQLite file (a copy of one migrated
+with `orderdesk.migrations.upgrade` at the start of the session) and on
 PostgreSQL (a database created for this test session on the server at
 ORDERDESK_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres,
 and dropped at the end; tables are wiped before and after every test). The
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -49,7 +52,8 @@ def postgres_engine() -> Engine:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as e:  # noqa: BLE001 - any failure to connect means "not reachable"
-        why = f"PostgreSQL not reachable at {shown}; CI runs these ({type(e).__name__}: {str(e).strip()[:200]})"
+        detail = (str(getattr(e, "orig", None) or e).strip().splitlines() or [type(e).__name__])[0]
+        why = f"PostgreSQL not reachable at {shown}; CI runs these ({detail})"
         if os.environ.get("CI") == "true":
             raise RuntimeError(why + ". CI must run the PostgreSQL tests: start the server or set "
                                "ORDERDESK_TEST_POSTGRES_URL.") from e
@@ -69,12 +73,23 @@ def postgres_engine() -> Engine:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "orderdesk.db"
+    eng = db.make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    eng.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request, tmp_path) -> Engine:
     """A migrated, empty order store: SQLite (a temp file) or PostgreSQL (wiped before and after)."""
     if request.param == "sqlite":
-        eng = db.make_engine(f"sqlite:///{tmp_path / 'orderdesk.db'}")
-        upgrade(eng)
+        path = tmp_path / "orderdesk.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        eng = db.make_engine(f"sqlite:///{path}")
         yield eng
         eng.dispose()
         return

@@ -251,13 +251,11 @@ def test_partial_refund_dispute_stores_the_amount_asked_for(services, orders, ty
 @pytest.mark.parametrize("amount, message", [
     ("19.51", "at most 19.50 USD"),
     ("0", "more than 0"),
-    ("-5", "more than 0"),  # the minus sign is dropped with the other symbols, leaving 5 ... see below
+    ("-5", "more than 0"),
     ("lots", "is not an amount"),
     (None, "is not an amount"),
 ])
 def test_partial_refund_dispute_with_a_bad_amount_is_refused_clearly(services, orders, amount, message):
-    if amount == "-5":
-        pytest.skip("'-5' reads as 5: the amount parser keeps digits and separators only")
     with pytest.raises(InvalidInput, match=message):
         services.open_dispute(SHIPPED, reason="not_as_described", refund="partial", amount=amount)
     assert orders.dispute(SHIPPED) is None
@@ -302,6 +300,11 @@ def test_ten_thousand_character_description_is_stored_truncated_and_nothing_else
     filed = orders.audit(db.audit_log.c.kind == "request")
     assert details(filed)[0]["result"] == "filed"
     assert orders.order(SHIPPED)["status"] == "awaiting_delivery"
+
+
+def test_a_description_with_nul_characters_is_stored_without_them(services, orders):
+    services.open_dispute(SHIPPED, reason="damaged", description="pasted\x00 from a file")
+    assert orders.dispute(SHIPPED)["description"] == "pasted from a file"
 
 
 def test_escalating_an_open_dispute_hands_it_to_the_platform(services, orders):
@@ -403,7 +406,7 @@ def test_explain_without_recording_writes_nothing(services, orders):
 
 # --------------------------------------------------------------------------- bad input
 
-MALFORMED = ["abc", "12345", "1" * 20, "", None, "12345678'; DROP TABLE orders;--", "８１００００００"]
+MALFORMED = ["abc", "12345", "1" * 20, "", None, "12345678'; DROP TABLE orders;--", "١٠٠٠٠٠٠٠٠٢"]
 
 
 @pytest.mark.parametrize("raw", MALFORMED)
@@ -418,6 +421,7 @@ def test_malformed_order_number_is_refused_clearly(services, orders, raw):
 
 def test_order_number_typed_with_spaces_hash_or_dashes_is_understood(services, orders):
     assert normalize_order_id(" #1000-000 002 ") == PAID
+    assert normalize_order_id("".join(chr(ord(c) + 0xFEE0) for c in PAID)) == PAID  # full-width digits
     assert services.explain("# 1000 000 002").order.id == PAID
 
 
@@ -466,6 +470,12 @@ def test_handoff_is_recorded_with_its_transcript(services, orders):
     assert ref.startswith("HND-20261122-")
     row = orders.row(db.handoff_requests)
     assert (row["order_id"], row["state"], row["transcript"]) == (PAID, "open", "user: help\nbot: ...")
+
+
+def test_handoff_transcript_with_nul_characters_is_stored_without_them(services, orders):
+    services.record_handoff(channel="rest", sender_id="chat\x00-c1", transcript="user: \x00hi")
+    row = orders.row(db.handoff_requests)
+    assert (row["sender_id"], row["transcript"]) == ("chat-c1", "user: hi")
 
 
 def test_handoff_about_an_unknown_order_is_still_recorded(services, orders):
