@@ -1,4 +1,7 @@
-"""Demo data: one order for every situation the policy knows, with times relative to now.
+"""Demo data: an order for each situation a buyer meets, with times relative to now.
+
+Rules reachable only through configuration (`mistaken_confirmation="no_refund"`) or through
+import data that the services never produce are covered by the policy's unit tests instead.
 
 Owned by customer `demo` (demo@example.com), linked to REST/socket.io sender id `demo`
 and to the Rasa shell's conversation id `demo`. A second customer owns order
@@ -32,6 +35,8 @@ SITUATIONS = [
     ("8100000000000014", "delivered 3 days ago, not yet confirmed: return possible"),
     ("8100000000000015", "completed 40 days ago: buyer protection over"),
     ("8100000000000016", "paid 6 days ago with a 3-day handling time, never shipped: closed and refunded"),
+    ("8100000000000017", "seller approved the cancellation 25 days ago: the refund is overdue"),
+    ("8100000000000018", "dispute resolved 2 days ago: no second dispute"),
 ]
 
 
@@ -87,6 +92,14 @@ def demo_payload(now: datetime) -> dict[str, Any]:
               confirmed_at=d(40), item="Phone charger", amount="8.00"),
         order("8100000000000016", "awaiting_shipment", d(6), paid_at=d(6), handling_days=3, item="Desk organiser",
               amount="11.00"),
+        order("8100000000000017", "closed", d(30), paid_at=d(30), closed_at=d(25),
+              closed_reason="cancellation_approved", item="Bike light", amount="14.60",
+              cancellation={"requested_at": _iso(d(26)), "state": "approved", "reason": "duplicate_order",
+                            "responded_at": _iso(d(25))}),
+        order("8100000000000018", "completed", d(40), paid_at=d(40), shipped_at=d(36), delivered_at=d(20),
+              confirmed_at=d(19), tracking_number="LT123456789CN", item="Headphones", amount="35.00",
+              dispute={"opened_at": _iso(d(12)), "state": "resolved", "reason": "damaged", "refund": "partial",
+                       "amount": "15.00", "description": "Left ear does not work."}),
         dict(order("8200000000000001", "awaiting_shipment", d(1), paid_at=d(1), item="Gaming mouse",
                    amount="27.00"), customer="other"),
     ]

@@ -386,7 +386,11 @@ class Services:
                 return Outcome(True, False, None, decision, "receipt.already_confirmed", o.status.value)
             if o.status is not Status.AWAITING_DELIVERY:
                 uow.commit()
-                return Outcome(False, False, None, decision, f"receipt.not_in_transit", o.status.value)
+                return Outcome(False, False, None, decision, "receipt.not_in_transit", o.status.value)
+            if o.dispute is not None and o.dispute.state in (DisputeState.OPEN, DisputeState.ESCALATED):
+                # Confirming would release the payment while the dispute is deciding who gets it.
+                uow.commit()
+                return Outcome(False, False, None, decision, "receipt.dispute_open", o.status.value)
             o = replace(o, status=Status.COMPLETED, confirmed_at=now, delivered_at=o.delivered_at or now,
                         completed_at=now, completed_reason=CompletedReason.CONFIRMED)
             uow.orders.save_order(o, now)
@@ -400,7 +404,7 @@ class Services:
     def record_handoff(self, *, channel: str, sender_id: str, transcript: str, customer_id: Optional[str] = None,
                        order_id: Optional[str] = None, at: Optional[datetime] = None) -> str:
         now = self._now(at)
-        ref = f"HND-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+        ref = f"HND-{now:%Y%m%d}-{secrets.token_hex(5).upper()}"
         sender_id, transcript = _text(sender_id), _text(transcript)
 
         def work(uow: UnitOfWork) -> str:

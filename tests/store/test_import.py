@@ -209,7 +209,7 @@ def test_loading_the_demo_set_twice_updates_it_in_place(store):
     store.load(demo_payload(NOW))
     store.load(demo_payload(NOW))
     assert store.count(db.orders) == len(SITUATIONS) + 1
-    assert store.count(db.cancellation_requests) == 2 and store.count(db.disputes) == 2
+    assert store.count(db.cancellation_requests) == 3 and store.count(db.disputes) == 3
 
 
 def test_a_file_that_is_missing_or_not_json_is_reported_with_its_name(tmp_path):

@@ -367,6 +367,13 @@ def test_confirming_receipt_of_an_order_not_shipped_is_refused(services, orders)
     assert orders.order(PAID)["confirmed_at"] is None
 
 
+def test_confirming_receipt_while_a_dispute_is_open_is_refused(services, orders):
+    services.open_dispute(SHIPPED, reason="not_received", description="Nothing came.")
+    out = services.confirm_receipt(SHIPPED)
+    assert (out.filed, out.rule) == (False, "receipt.dispute_open")
+    assert orders.order(SHIPPED)["status"] == "awaiting_delivery"
+
+
 # --------------------------------------------------------------------------- explain
 
 def test_explain_gives_four_answers_and_records_the_decision(services, orders):

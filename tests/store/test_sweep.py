@@ -186,7 +186,7 @@ def test_sweeping_the_demo_set_applies_exactly_the_changes_it_was_built_to_show(
         ("8100000000000013", "unpaid_closed"),  # unpaid for 21 days
         ("8100000000000016", "not_shipped"),  # 3-day handling time, paid 6 days ago
     ]
-    assert len(SITUATIONS) == 16
+    assert len(SITUATIONS) == 18
 
 
 @pytest.mark.parametrize("days_later", [0, 2, 10, 40, 100])
