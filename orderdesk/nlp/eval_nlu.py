@@ -138,6 +138,73 @@ def confusions(errors_file: Path) -> List[Tuple[str, str, int]]:
     return [(g, p, n) for (g, p), n in counter.most_common()]
 
 
+def low_confidence_rate(out: Path, threshold: float) -> Optional[float]:
+    """Share of held-out messages whose top intent confidence is below THRESHOLD.
+
+    `rasa test` undoes the FallbackClassifier's prediction before scoring, so the
+    accuracy above is top-1 accuracy; this tells how often the bot would answer with
+    nlu_fallback instead (ambiguity fallbacks not counted).
+    """
+    rows: List[Dict[str, Any]] = []
+    for f in ("intent_successes.json", "intent_errors.json"):
+        if (out / f).exists():
+            rows += json.loads((out / f).read_text())
+    if not rows:
+        return None
+    low = sum(1 for r in rows if (r.get("intent_prediction") or {}).get("confidence", 0) < threshold)
+    return low / len(rows)
+
+
+def spacy_ruler_scores(spacy_dir: Path, heldout: Path = HELDOUT) -> Dict[str, Any]:
+    """Score the spaCy entity_ruler on the held-out entities it is meant to cover.
+
+    `rasa test` drops SpacyEntityExtractor's entities (it is a "pretrained"
+    extractor), so it is scored here directly, the way SpacyEntityExtractor runs it:
+    on the original text, entity name = the ruler's label (ORDER_NUMBER ->
+    order_number for the comparison). Exact (start, end, label) matches.
+    """
+    import spacy
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    nlp = spacy.load(spacy_dir)
+    labels = ("order_number", "tracking_number")
+    tp = collections.Counter()
+    fp = collections.Counter()
+    fn = collections.Counter()
+    for msg in load_data(str(heldout)).nlu_examples:
+        text = msg.get("text")
+        gold = {(e["start"], e["end"], e["entity"]) for e in msg.get("entities") or []
+                if e["entity"] in labels}
+        pred = {(e.start_char, e.end_char, e.label_.lower()) for e in nlp(text).ents
+                if e.label_.lower() in labels}
+        for _, _, lab in gold & pred:
+            tp[lab] += 1
+        for _, _, lab in pred - gold:
+            fp[lab] += 1
+        for _, _, lab in gold - pred:
+            fn[lab] += 1
+    per_label = {}
+    for lab in labels:
+        if tp[lab] + fn[lab] == 0:
+            continue
+        p = tp[lab] / (tp[lab] + fp[lab]) if tp[lab] + fp[lab] else 0.0
+        r = tp[lab] / (tp[lab] + fn[lab])
+        per_label[lab] = 2 * p * r / (p + r) if p + r else 0.0
+    macro = sum(per_label.values()) / len(per_label) if per_label else None
+    return {"macro_f1": macro, "per_label_f1": per_label,
+            "counts": {lab: {"tp": tp[lab], "fp": fp[lab], "fn": fn[lab]} for lab in labels}}
+
+
+def fallback_threshold(config: Path) -> Optional[float]:
+    import yaml
+
+    data = yaml.safe_load(config.read_text()) or {}
+    for comp in data.get("pipeline") or []:
+        if comp.get("name") == "FallbackClassifier":
+            return float(comp.get("threshold", 0.3))
+    return None
+
+
 def evaluate(name: str, config: Path, keep_models: bool, plot: bool) -> Dict[str, Any]:
     out = RESULTS / name
     if out.exists():
@@ -159,7 +226,7 @@ def evaluate(name: str, config: Path, keep_models: bool, plot: bool) -> Dict[str
             raise RuntimeError(f"[{name}] no model at {model}")
         print(f"[{name}] trained in {train_s:.0f}s; testing ...", flush=True)
         test_cmd = rasa + ["test", "nlu", "--nlu", str(HELDOUT), "--model", str(model),
-                           "--out", str(out)]
+                           "--out", str(out), "--successes"]
         if not plot:
             test_cmd.append("--no-plot")
         test_s = _run(test_cmd, out / "test.log", env)
@@ -193,6 +260,11 @@ def evaluate(name: str, config: Path, keep_models: bool, plot: bool) -> Dict[str
         "intent_macro_f1": report.get("macro avg", {}).get("f1-score"),
         "intent_weighted_f1": report.get("weighted avg", {}).get("f1-score"),
         "entities": entities,
+        "fallback_threshold": fallback_threshold(config),
+        "below_fallback_threshold": (
+            low_confidence_rate(out, fallback_threshold(config))
+            if fallback_threshold(config) is not None else None
+        ),
         "train_seconds": round(train_s, 1),
         "test_seconds": round(test_s, 1),
         "confusions": confusions(out / "intent_errors.json"),
@@ -204,12 +276,14 @@ def evaluate(name: str, config: Path, keep_models: bool, plot: bool) -> Dict[str
 def render(results: List[Dict[str, Any]]) -> str:
     extractors = sorted({e for r in results for e in r["entities"]})
     head = ["config", "intent acc", "macro-F1", "weighted-F1"]
-    head += [f"ent macro-F1 {e}" for e in extractors] + ["train s"]
+    head += [f"ent macro-F1 {e}" for e in extractors] + ["< fallback thr", "train s"]
     rows = []
     for r in results:
         row = [r["name"], _f(r["intent_accuracy"]), _f(r["intent_macro_f1"]),
                _f(r["intent_weighted_f1"])]
         row += [_f(r["entities"].get(e, {}).get("macro_f1")) for e in extractors]
+        thr = r.get("fallback_threshold")
+        row.append("n/a" if thr is None else f"{_f(r.get('below_fallback_threshold'))} @{thr:g}")
         row.append(f"{r['train_seconds']:.0f}")
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
@@ -247,7 +321,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from orderdesk.nlp.build_spacy import DEFAULT_OUTDIR, build
 
-    build(DEFAULT_OUTDIR)  # no-op when up to date
+    spacy_dir = build(DEFAULT_OUTDIR)  # no-op when up to date
     write_default_config()
     for p in (NLU_DATA, HELDOUT):
         if not p.exists():
@@ -265,6 +339,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = [evaluate(n, c, args.keep_models, args.plot) for n, c in configs]
+    ruler = spacy_ruler_scores(spacy_dir)
+    for r in results:
+        if "SpacyEntityExtractor" in Path(PROJECT_ROOT / r["config"]).read_text():
+            r["entities"]["SpacyEntityExtractor"] = ruler
     table = render(results)
     print()
     print(table)
