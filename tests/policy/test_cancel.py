@@ -19,35 +19,10 @@ from orderdesk.model import (
 )
 from orderdesk.policy import RULES, How, decide
 from orderdesk.policy_config import DEFAULT
-
-SECOND = timedelta(seconds=1)
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
+from policy_builders import SECOND, days, hours, paid as _paid, shipped as _shipped
 
 
 # --------------------------------------------------------------------------- one example per rule
-
-def _paid(make, now, **kw):
-    kw.setdefault("status", Status.AWAITING_SHIPMENT)
-    kw.setdefault("placed_at", now - days(3))
-    kw.setdefault("paid_at", now - days(3) + hours(1))
-    return make(**kw)
-
-
-def _shipped(make, now, **kw):
-    kw.setdefault("status", Status.AWAITING_DELIVERY)
-    kw.setdefault("shipped_at", now - days(5))
-    kw.setdefault("tracking_number", "LP00123456789CN")
-    kw.setdefault("placed_at", now - days(9))
-    kw.setdefault("paid_at", now - days(9) + hours(1))
-    return make(**kw)
-
 
 CANCEL_EXAMPLES: dict[str, Callable] = {
     "cancel.closed": lambda make, now: _paid(

@@ -19,23 +19,9 @@ from orderdesk.model import (
 )
 from orderdesk.policy import decide
 from orderdesk.policy_config import DEFAULT, SOURCES, PolicyConfig, policy_table
+from policy_builders import confirmed as _confirmed, days, hours, paid as _paid
 
 FIELD_NAMES = [f.name for f in fields(PolicyConfig)]
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
-
-
-def _paid(make, now, **kw):
-    kw.setdefault("status", Status.AWAITING_SHIPMENT)
-    kw.setdefault("placed_at", now - days(3))
-    kw.setdefault("paid_at", now - days(3) + hours(1))
-    return make(**kw)
 
 
 def _shipped(make, now, **kw):
@@ -44,11 +30,6 @@ def _shipped(make, now, **kw):
     kw.setdefault("placed_at", now - days(9))
     kw.setdefault("paid_at", now - days(9) + hours(1))
     return make(**kw)
-
-
-def _confirmed(make, now, confirmed, **kw):
-    return _shipped(make, now, status=Status.COMPLETED, shipped_at=confirmed - days(10), delivered_at=confirmed,
-                    confirmed_at=confirmed, completed_at=confirmed, completed_reason=CompletedReason.CONFIRMED, **kw)
 
 
 # --------------------------------------------------------------------------- sources and the table

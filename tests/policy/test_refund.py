@@ -21,42 +21,11 @@ from orderdesk.model import (
 )
 from orderdesk.policy import RULES, How, decide
 from orderdesk.policy_config import DEFAULT
-
-SECOND = timedelta(seconds=1)
-NO_REFUND = replace(DEFAULT, mistaken_confirmation="no_refund")
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
-
-
-def _paid(make, now, **kw):
-    kw.setdefault("status", Status.AWAITING_SHIPMENT)
-    kw.setdefault("placed_at", now - days(3))
-    kw.setdefault("paid_at", now - days(3) + hours(1))
-    return make(**kw)
+from policy_builders import NO_REFUND, SECOND, confirmed as _confirmed, days, hours, paid as _paid, shipped as _shipped
 
 
 def _closed(make, now, reason, closed_at, **kw):
     return _paid(make, now, status=Status.CLOSED, closed_reason=reason, closed_at=closed_at, **kw)
-
-
-def _shipped(make, now, **kw):
-    kw.setdefault("status", Status.AWAITING_DELIVERY)
-    kw.setdefault("shipped_at", now - days(5))
-    kw.setdefault("tracking_number", "LP00123456789CN")
-    kw.setdefault("placed_at", now - days(9))
-    kw.setdefault("paid_at", now - days(9) + hours(1))
-    return make(**kw)
-
-
-def _confirmed(make, now, confirmed, **kw):
-    return _shipped(make, now, status=Status.COMPLETED, shipped_at=confirmed - days(10), delivered_at=confirmed,
-                    confirmed_at=confirmed, completed_at=confirmed, completed_reason=CompletedReason.CONFIRMED, **kw)
 
 
 def _window_ended(make, now, shipped, **kw):

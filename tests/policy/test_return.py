@@ -16,24 +16,7 @@ from orderdesk.model import (
 )
 from orderdesk.policy import RULES, How, decide
 from orderdesk.policy_config import DEFAULT
-
-SECOND = timedelta(seconds=1)
-NO_REFUND = replace(DEFAULT, mistaken_confirmation="no_refund")
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
-
-
-def _paid(make, now, **kw):
-    kw.setdefault("status", Status.AWAITING_SHIPMENT)
-    kw.setdefault("placed_at", now - days(3))
-    kw.setdefault("paid_at", now - days(3) + hours(1))
-    return make(**kw)
+from policy_builders import NO_REFUND, SECOND, days, hours, paid as _paid
 
 
 def _shipped(make, now, **kw):

@@ -17,32 +17,7 @@ from orderdesk.model import (
     Status,
 )
 from orderdesk.policy import QUESTIONS, RULES, Transition, advance, apply_transition, decide, next_transition
-
-SECOND = timedelta(seconds=1)
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
-
-
-def _paid(make, now, **kw):
-    kw.setdefault("status", Status.AWAITING_SHIPMENT)
-    kw.setdefault("placed_at", now - days(3))
-    kw.setdefault("paid_at", now - days(3) + hours(1))
-    return make(**kw)
-
-
-def _shipped(make, now, **kw):
-    kw.setdefault("status", Status.AWAITING_DELIVERY)
-    kw.setdefault("shipped_at", now - days(5))
-    kw.setdefault("tracking_number", "LP00123456789CN")
-    kw.setdefault("placed_at", now - days(9))
-    kw.setdefault("paid_at", now - days(9) + hours(1))
-    return make(**kw)
+from policy_builders import SECOND, days, hours, paid as _paid, shipped as _shipped
 
 
 def _pending(requested):
