@@ -7,10 +7,13 @@ the project's `config.yml` and Rasa's `rasa init` pipeline, written to
 `tests/nlu/config_rasa_default.yml`):
 
   rasa train nlu --config C --nlu data/nlu --out <tmp>
-  rasa test nlu  --nlu tests/nlu/heldout.yml --model <tmp>/<name>.tar.gz --out results/nlu/<name>
+  rasa test nlu  --nlu tests/nlu/<set>.yml --model <tmp>/<name>.tar.gz --out results/nlu/<name>/<set>
 
-and prints intent accuracy, macro-F1, weighted-F1, entity macro-F1 per extractor,
-training seconds and the most frequent intent confusions. A summary is written to
+for both held-out sets: `heldout` (the one error analysis has looked at, so in effect a
+development set) and `blind` (written independently of the training data and never
+tuned against: the honest figure). For each it prints intent accuracy, macro-F1,
+weighted-F1, entity macro-F1 per extractor, training seconds and the most frequent
+intent confusions. A summary is written to
 `results/nlu/summary.json` and `results/nlu/summary.md`.
 
 Exit status is non-zero only when something crashes (a rasa command fails, a report
@@ -37,6 +40,8 @@ from typing import Any, Dict, List, Optional, Tuple
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NLU_DATA = PROJECT_ROOT / "data" / "nlu"
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+BLIND = PROJECT_ROOT / "tests" / "nlu" / "blind.yml"
+TEST_SETS = {"heldout": HELDOUT, "blind": BLIND}
 PROJECT_CONFIG = PROJECT_ROOT / "config.yml"
 DEFAULT_CONFIG = PROJECT_ROOT / "tests" / "nlu" / "config_rasa_default.yml"
 RESULTS = PROJECT_ROOT / "results" / "nlu"
@@ -205,36 +210,8 @@ def fallback_threshold(config: Path) -> Optional[float]:
     return None
 
 
-def evaluate(name: str, config: Path, keep_models: bool, plot: bool) -> Dict[str, Any]:
-    out = RESULTS / name
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    work = Path(tempfile.mkdtemp(prefix=f"orderdesk-nlu-{name}-"))
-    try:
-        env = _rasa_env(work / "cache")
-        models = work / "models"
-        rasa = [sys.executable, "-m", "rasa"]
-        print(f"[{name}] training with {config} ...", flush=True)
-        train_s = _run(
-            rasa + ["train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA),
-                    "--out", str(models), "--fixed-model-name", name],
-            out / "train.log", env,
-        )
-        model = models / f"{name}.tar.gz"
-        if not model.exists():
-            raise RuntimeError(f"[{name}] no model at {model}")
-        print(f"[{name}] trained in {train_s:.0f}s; testing ...", flush=True)
-        test_cmd = rasa + ["test", "nlu", "--nlu", str(HELDOUT), "--model", str(model),
-                           "--out", str(out), "--successes"]
-        if not plot:
-            test_cmd.append("--no-plot")
-        test_s = _run(test_cmd, out / "test.log", env)
-        if keep_models:
-            shutil.copy2(model, out / model.name)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
+def score(name: str, out: Path, config: Path, train_s: float, test_s: float) -> Dict[str, Any]:
+    """Read the reports `rasa test nlu` wrote to OUT."""
     report_file = out / "intent_report.json"
     if not report_file.exists():
         raise RuntimeError(f"[{name}] {report_file} missing")
@@ -253,6 +230,7 @@ def evaluate(name: str, config: Path, keep_models: bool, plot: bool) -> Dict[str
         for k, v in report.items()
         if k not in _AGGREGATE_KEYS and isinstance(v, dict)
     }
+    threshold = fallback_threshold(config)
     return {
         "name": name,
         "config": str(config.relative_to(PROJECT_ROOT) if config.is_relative_to(PROJECT_ROOT) else config),
@@ -260,11 +238,8 @@ def evaluate(name: str, config: Path, keep_models: bool, plot: bool) -> Dict[str
         "intent_macro_f1": report.get("macro avg", {}).get("f1-score"),
         "intent_weighted_f1": report.get("weighted avg", {}).get("f1-score"),
         "entities": entities,
-        "fallback_threshold": fallback_threshold(config),
-        "below_fallback_threshold": (
-            low_confidence_rate(out, fallback_threshold(config))
-            if fallback_threshold(config) is not None else None
-        ),
+        "fallback_threshold": threshold,
+        "below_fallback_threshold": low_confidence_rate(out, threshold) if threshold is not None else None,
         "train_seconds": round(train_s, 1),
         "test_seconds": round(test_s, 1),
         "confusions": confusions(out / "intent_errors.json"),
@@ -273,13 +248,55 @@ def evaluate(name: str, config: Path, keep_models: bool, plot: bool) -> Dict[str
     }
 
 
+def evaluate(name: str, config: Path, keep_models: bool, plot: bool,
+             test_sets: Dict[str, Path] = TEST_SETS) -> List[Dict[str, Any]]:
+    """Train CONFIG once, test it on every held-out set; one result per set."""
+    base = RESULTS / name
+    if base.exists():
+        shutil.rmtree(base)
+    base.mkdir(parents=True)
+    work = Path(tempfile.mkdtemp(prefix=f"orderdesk-nlu-{name}-"))
+    results = []
+    try:
+        env = _rasa_env(work / "cache")
+        models = work / "models"
+        rasa = [sys.executable, "-m", "rasa"]
+        print(f"[{name}] training with {config} ...", flush=True)
+        train_s = _run(
+            rasa + ["train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA),
+                    "--out", str(models), "--fixed-model-name", name],
+            base / "train.log", env,
+        )
+        model = models / f"{name}.tar.gz"
+        if not model.exists():
+            raise RuntimeError(f"[{name}] no model at {model}")
+        print(f"[{name}] trained in {train_s:.0f}s", flush=True)
+        for set_name, test_file in test_sets.items():
+            out = base / set_name
+            out.mkdir()
+            print(f"[{name}] testing on {test_file.name} ...", flush=True)
+            test_cmd = rasa + ["test", "nlu", "--nlu", str(test_file), "--model", str(model),
+                               "--out", str(out), "--successes"]
+            if not plot:
+                test_cmd.append("--no-plot")
+            test_s = _run(test_cmd, out / "test.log", env)
+            result = score(name, out, config, train_s, test_s)
+            result["test_set"] = set_name
+            results.append(result)
+        if keep_models:
+            shutil.copy2(model, base / model.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
 def render(results: List[Dict[str, Any]]) -> str:
     extractors = sorted({e for r in results for e in r["entities"]})
-    head = ["config", "intent acc", "macro-F1", "weighted-F1"]
+    head = ["config", "test set", "intent acc", "macro-F1", "weighted-F1"]
     head += [f"ent macro-F1 {e}" for e in extractors] + ["< fallback thr", "train s"]
     rows = []
     for r in results:
-        row = [r["name"], _f(r["intent_accuracy"]), _f(r["intent_macro_f1"]),
+        row = [r["name"], r.get("test_set", "-"), _f(r["intent_accuracy"]), _f(r["intent_macro_f1"]),
                _f(r["intent_weighted_f1"])]
         row += [_f(r["entities"].get(e, {}).get("macro_f1")) for e in extractors]
         thr = r.get("fallback_threshold")
@@ -292,7 +309,7 @@ def render(results: List[Dict[str, Any]]) -> str:
     out += [line(r) for r in rows]
     for r in results:
         out.append("")
-        out.append(f"{r['name']}: intent confusions (gold -> predicted: count)")
+        out.append(f"{r['name']} on {r.get('test_set', '-')}: intent confusions (gold -> predicted: count)")
         if not r["confusions"]:
             out.append("  none")
         for g, p, n in r["confusions"][:15]:
@@ -323,7 +340,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     spacy_dir = build(DEFAULT_OUTDIR)  # no-op when up to date
     write_default_config()
-    for p in (NLU_DATA, HELDOUT):
+    for p in (NLU_DATA, *TEST_SETS.values()):
         if not p.exists():
             raise SystemExit(f"missing {p}")
 
@@ -338,11 +355,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         configs = [("project", PROJECT_CONFIG), ("rasa_default", DEFAULT_CONFIG)]
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results = [evaluate(n, c, args.keep_models, args.plot) for n, c in configs]
-    ruler = spacy_ruler_scores(spacy_dir)
+    results = [r for n, c in configs for r in evaluate(n, c, args.keep_models, args.plot)]
     for r in results:
         if "SpacyEntityExtractor" in Path(PROJECT_ROOT / r["config"]).read_text():
-            r["entities"]["SpacyEntityExtractor"] = ruler
+            r["entities"]["SpacyEntityExtractor"] = spacy_ruler_scores(spacy_dir, TEST_SETS[r["test_set"]])
     table = render(results)
     print()
     print(table)

@@ -19,7 +19,7 @@ def _project(tmp_path: Path, train: str, heldout: str = ""):
     held = _write(tmp_path / "heldout.yml", heldout)
     domain = tmp_path / "domain.yml"
     domain.write_text(DOMAIN)
-    return dict(nlu_dir=nlu, heldout=held, domain=domain, min_examples=1)
+    return dict(nlu_dir=nlu, heldout=[held], domain=domain, min_examples=1)
 
 
 def test_the_project_training_data_passes_every_check():
@@ -62,3 +62,16 @@ def test_an_order_number_the_regex_would_not_find_is_reported(tmp_path):
         "- intent: cancel_order\n  examples: |\n    - cancel [81234](order_number)\n",
     )
     assert any("does not match the order_number regex" in p for p in check(**paths))
+
+
+def test_two_held_out_sets_that_share_a_message_are_reported(tmp_path):
+    paths = _project(
+        tmp_path,
+        "- intent: greet\n  examples: |\n    - hi\n"
+        "- intent: cancel_order\n  examples: |\n    - cancel it\n",
+        "- intent: cancel_order\n  examples: |\n    - please cancel order 8123456789012345\n",
+    )
+    blind = _write(tmp_path / "blind.yml",
+                   "- intent: cancel_order\n  examples: |\n    - Please cancel order [8123456789012345](order_number)\n")
+    paths["heldout"] = paths["heldout"] + [blind]
+    assert check(**paths) == ["held-out sets blind.yml and heldout.yml share 1 message(s)"]
