@@ -13,6 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from orderdesk.candidates import Candidate, the_one
 from orderdesk.model import BUYER_FAULT_REASONS
 from orderdesk.policy import fmt
 from orderdesk.services import (
@@ -46,6 +47,13 @@ def clear(*names: str) -> list[EventType]:
     return [SlotSet(n, None) for n in names]
 
 
+def order_buttons(candidates: list[Candidate]) -> list[dict[str, str]]:
+    """One button per order, in the order given (the ones the question is about come first)."""
+    return [{"title": f"{c.order.item} ({c.order.id})",
+             "payload": '/provide_order_number{"order_number":"%s"}' % c.order.id}
+            for c in candidates[:MAX_BUTTONS]]
+
+
 def _first_entity(tracker: Tracker, name: str) -> Optional[str]:
     return next(tracker.get_latest_entity_values(name), None)
 
@@ -70,7 +78,7 @@ class ActionAnswerQuestion(Action):
         svc = get_services()
         channel = channel_of(tracker)
         in_form = tracker.active_loop_name is not None
-        linked, recent = svc.orders_for_chat(channel, tracker.sender_id)
+        linked = svc.customer_for_chat(channel, tracker.sender_id)
         customer_id = tracker.get_slot("customer_id") or linked
         order_number = tracker.get_slot("order_number")
         given = _first_entity(tracker, "order_number")
@@ -118,13 +126,12 @@ class ActionAnswerQuestion(Action):
             if pending and not given:
                 dispatcher.utter_message(response="utter_ask_email", order_number=pending)
                 return events
-            if linked and len(recent) == 1:
-                order_number, newly_chosen = recent[0]["id"], True
-            elif linked and recent:
-                buttons = [{"title": f"{r['item']} ({r['id']})",
-                            "payload": '/provide_order_number{"order_number":"%s"}' % r["id"]}
-                           for r in recent[:MAX_BUTTONS]]
-                dispatcher.utter_message(response="utter_choose_order", buttons=buttons)
+            candidates = svc.orders_for_question(linked, topic) if linked else []
+            the_order = the_one(topic, candidates)
+            if the_order is not None:
+                order_number, newly_chosen = the_order.id, True
+            elif candidates:
+                dispatcher.utter_message(response="utter_choose_order", buttons=order_buttons(candidates))
                 return events
             elif linked:
                 dispatcher.utter_message(response="utter_no_orders")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
@@ -33,6 +33,29 @@ def _enum(cls, value):
     return None if value is None else cls(value)
 
 
+def _snapshot(row: Mapping[str, Any], c: Optional[Mapping[str, Any]], d: Optional[Mapping[str, Any]]) -> Order:
+    """An order row, with its cancellation request and dispute rows (or None), as a snapshot."""
+    return Order(
+        id=row["id"], customer=row["customer_id"], seller=row["seller_id"], item=row["item"],
+        amount=row["amount"], currency=row["currency"],
+        status=Status(row["status"]), placed_at=row["placed_at"],
+        payment_method=_enum(PaymentMethod, row["payment_method"]), paid_at=row["paid_at"],
+        shipped_at=row["shipped_at"], tracking_number=row["tracking_number"],
+        delivered_at=row["delivered_at"], confirmed_at=row["confirmed_at"],
+        handling_days=row["handling_days"], delivery_days=row["delivery_days"],
+        completed_at=row["completed_at"], completed_reason=_enum(CompletedReason, row["completed_reason"]),
+        closed_at=row["closed_at"], closed_reason=_enum(ClosedReason, row["closed_reason"]),
+        cancellation=None if c is None else Cancellation(
+            requested_at=c["requested_at"], state=CancellationState(c["state"]), reason=c["reason"],
+            responded_at=c["responded_at"], tracking_number=c["tracking_number"]),
+        dispute=None if d is None else Dispute(
+            opened_at=d["opened_at"], state=DisputeState(d["state"]), reason=d["reason"],
+            refund=RefundKind(d["refund"]),
+            amount=d["amount"],
+            description=d["description"], escalated_at=d["escalated_at"], resolved_at=d["resolved_at"]),
+    )
+
+
 class OrderRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -49,25 +72,20 @@ class OrderRepository:
             select(db.cancellation_requests).where(db.cancellation_requests.c.order_id == order_id)
         ).mappings().first()
         d = self.session.execute(select(db.disputes).where(db.disputes.c.order_id == order_id)).mappings().first()
-        return Order(
-            id=row["id"], customer=row["customer_id"], seller=row["seller_id"], item=row["item"],
-            amount=row["amount"], currency=row["currency"],
-            status=Status(row["status"]), placed_at=row["placed_at"],
-            payment_method=_enum(PaymentMethod, row["payment_method"]), paid_at=row["paid_at"],
-            shipped_at=row["shipped_at"], tracking_number=row["tracking_number"],
-            delivered_at=row["delivered_at"], confirmed_at=row["confirmed_at"],
-            handling_days=row["handling_days"], delivery_days=row["delivery_days"],
-            completed_at=row["completed_at"], completed_reason=_enum(CompletedReason, row["completed_reason"]),
-            closed_at=row["closed_at"], closed_reason=_enum(ClosedReason, row["closed_reason"]),
-            cancellation=None if c is None else Cancellation(
-                requested_at=c["requested_at"], state=CancellationState(c["state"]), reason=c["reason"],
-                responded_at=c["responded_at"], tracking_number=c["tracking_number"]),
-            dispute=None if d is None else Dispute(
-                opened_at=d["opened_at"], state=DisputeState(d["state"]), reason=d["reason"],
-                refund=RefundKind(d["refund"]),
-                amount=d["amount"],
-                description=d["description"], escalated_at=d["escalated_at"], resolved_at=d["resolved_at"]),
-        )
+        return _snapshot(row, c, d)
+
+    def recent_orders(self, customer_id: str, limit: int = 50) -> list[Order]:
+        """The customer's `limit` most recent orders as snapshots, newest first (three queries)."""
+        q = (select(db.orders).where(db.orders.c.customer_id == customer_id)
+             .order_by(db.orders.c.placed_at.desc(), db.orders.c.id).limit(limit))
+        rows = list(self.session.execute(q).mappings())
+        ids = [r["id"] for r in rows]
+        if not ids:
+            return []
+        cr, dp = db.cancellation_requests, db.disputes
+        cs = {r["order_id"]: r for r in self.session.execute(select(cr).where(cr.c.order_id.in_(ids))).mappings()}
+        ds = {r["order_id"]: r for r in self.session.execute(select(dp).where(dp.c.order_id.in_(ids))).mappings()}
+        return [_snapshot(r, cs.get(r["id"]), ds.get(r["id"])) for r in rows]
 
     def order_values(self, o: Order, now: datetime) -> dict[str, Any]:
         return dict(
@@ -98,12 +116,6 @@ class OrderRepository:
         q = select(db.orders.c.id).where(db.orders.c.status.in_(open_statuses)).union(
             select(db.disputes.c.order_id).where(db.disputes.c.state == DisputeState.OPEN.value))
         return sorted(r[0] for r in self.session.execute(q))
-
-    def orders_of_customer(self, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
-        q = (select(db.orders.c.id, db.orders.c.item, db.orders.c.status, db.orders.c.placed_at)
-             .where(db.orders.c.customer_id == customer_id)
-             .order_by(db.orders.c.placed_at.desc(), db.orders.c.id).limit(limit))
-        return [dict(r) for r in self.session.execute(q).mappings()]
 
     def customer_for_chat(self, channel: str, chat_id: str) -> Optional[str]:
         q = select(db.chat_links.c.customer_id).where(

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import db
+from .candidates import Candidate, rank
 from .model import (
     CANCELLATION_REASONS,
     DISPUTE_REASONS,
@@ -165,12 +166,17 @@ class Services:
 
         return self._run(work)
 
-    def orders_for_chat(self, channel: str, chat_id: str) -> tuple[Optional[str], list[dict[str, Any]]]:
-        def work(uow: UnitOfWork):
-            cid = uow.orders.customer_for_chat(channel, chat_id)
-            return cid, (uow.orders.orders_of_customer(cid) if cid else [])
+    def customer_for_chat(self, channel: str, chat_id: str) -> Optional[str]:
+        """The customer this chat is linked to (a customer's chat_ids), or None for a stranger."""
+        return self._run(lambda uow: uow.orders.customer_for_chat(channel, chat_id))
 
-        return self._run(work)
+    def orders_for_question(self, customer_id: str, question: str, *, at: Optional[datetime] = None,
+                            limit: int = 50) -> list[Candidate]:
+        """The customer's `limit` most recent orders as of `at`, ranked for `question`: the orders it
+        is about first (`Candidate.relevant`), then the rest. Reads only: transitions that are due are
+        applied to the snapshots, not saved."""
+        now = self._now(at)
+        return self._run(lambda uow: rank(uow.orders.recent_orders(customer_id, limit), question, now, self.config))
 
     def verify_owner(self, order_id: str, email: str) -> str:
         """The customer id owning `order_id` when `email` is the one on the order."""

@@ -24,8 +24,7 @@ CONVERSATIONS = {
         ("/affirm", "[Yes, file it]"),
     ]),
     "The seller rejected my cancellation": ("demo", [
-        "the seller rejected my cancellation",
-        ('/provide_order_number{"order_number":"8100000000000006"}', "[Winter jacket (8100000000000006)]"),
+        "the seller rejected my cancellation",  # the only order with a rejected cancellation: answered at once
         ("/affirm", "[Yes, open one]"),
         ('/inform{"dispute_reason":"tracking_stalled"}', "[Tracking isn't moving]"),
         "the tracking number shows nothing at all since he rejected",

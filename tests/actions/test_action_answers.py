@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 
 from actions.actions import MAX_BUTTONS, ActionAnswerQuestion
-from actions.answers import GENERAL
-from botkit import DEMO_EMAIL, OTHERS_ORDER, UNKNOWN_ORDER, customer_with_orders
+from actions.answers import GENERAL, TOPICS
+from botkit import DEMO_EMAIL, NOW, OTHERS_ORDER, UNKNOWN_ORDER, customer_with_orders
 from orderdesk import db
+from orderdesk.candidates import QUESTIONS
+from orderdesk.demo import demo_payload
 
 PENDING_CANCELLATION = "8100000000000004"  # requested 30 h before NOW; the seller has 72 h
 AWAITING_SHIPMENT = "8100000000000003"
@@ -179,6 +182,148 @@ def test_a_malformed_order_number_from_an_unlinked_sender_is_refused_before_aski
     r = answer(run, tracker, sender_id=STRANGER, intent="check_order_status", entities={"order_number": "81000abc"})
 
     assert r.responses == ["utter_bad_order_number"]
+
+
+# --------------------------------------------------------------------------- which order a question is about
+
+REJECTED_CANCELLATION = "8100000000000006"  # the seller rejected it 4 days before NOW, tracking RB123456789CN
+
+
+def button_orders(result):
+    """The order numbers the buttons of `utter_choose_order` carry, in order."""
+    out = []
+    for b in result.message("utter_choose_order")["buttons"]:
+        m = re.fullmatch(r'/provide_order_number\{"order_number":"(\d+)"\}', b["payload"])
+        assert m, b["payload"]
+        assert b["title"].endswith(f"({m.group(1)})")
+        out.append(m.group(1))
+    return out
+
+
+def demo_orders():
+    return [o["id"] for o in demo_payload(NOW)["orders"] if o["customer"] == "demo"]
+
+
+def test_every_question_the_bot_answers_says_which_orders_it_is_about():
+    assert set(TOPICS) == set(QUESTIONS)
+
+
+def test_a_rejected_cancellation_question_goes_straight_to_the_rejected_order(run, tracker):
+    r = answer(run, tracker, intent="report_seller_rejected_cancellation", text="the seller rejected my cancellation")
+
+    assert r.responses == ["utter_order_in_play", "utter_rule_cancel_rejected", "utter_rule_dispute_in_transit",
+                           "utter_offer_dispute"]
+    shown = r.kwargs("utter_order_in_play")
+    assert (shown["order_number"], shown["item"], shown["status_text"]) == (
+        REJECTED_CANCELLATION, "Winter jacket", "shipped")
+    said = r.kwargs("utter_rule_cancel_rejected")
+    assert said["rejected_at"] == "Wed 18 Nov, 12:00 UTC"
+    assert said["tracking_number"] == "RB123456789CN"
+    assert r.slots["order_number"] == REJECTED_CANCELLATION
+    assert r.slots["customer_id"] == "demo"
+    assert r.slots["offer"] == "dispute"
+
+
+def test_the_rejected_order_is_one_the_five_most_recent_buttons_would_not_have_shown(svc):
+    five_most_recent = svc.orders_for_question("demo", "check_order_status")[:5]
+    assert REJECTED_CANCELLATION not in [c.order.id for c in five_most_recent]
+
+
+@pytest.mark.parametrize("intent, oid, rule, offer", [
+    ("report_seller_cancelled", "8100000000000007", "utter_rule_refund_in_progress", None),
+    ("escalate_dispute", "8100000000000010", "utter_rule_dispute_open", "escalate"),
+    ("report_confirmed_by_mistake", "8100000000000008", "utter_rule_return_after_confirmation", None),
+], ids=["seller_cancelled", "open_dispute", "confirmed_3_days_ago"])
+def test_a_strong_question_only_one_order_fits_is_answered_for_that_order(run, tracker, intent, oid, rule, offer):
+    r = answer(run, tracker, intent=intent)
+
+    assert r.responses[0] == "utter_order_in_play"
+    assert r.kwargs("utter_order_in_play")["order_number"] == oid
+    assert rule in r.responses
+    assert r.slots["order_number"] == oid
+    assert r.slots["offer"] == offer
+
+
+def test_a_cancel_question_offers_the_cancellable_orders_first(run, tracker, svc):
+    r = answer(run, tracker, intent="cancel_order", text="I want to cancel my order")
+
+    assert r.responses == ["utter_choose_order"]
+    assert "order_number" not in r.slots
+    offered = button_orders(r)
+    assert len(offered) == MAX_BUTTONS
+
+    def kind(oid):
+        d = svc.explain(oid, customer_id="demo", record=False)
+        if d.cancel.allowed:
+            return "cancellable"
+        return "not shipped" if d.status.value in ("awaiting_payment", "payment_processing",
+                                                   "awaiting_shipment") else "other"
+
+    assert [kind(oid) for oid in offered] == ["cancellable", "cancellable", "not shipped", "not shipped", "other"]
+    cancellable = [oid for oid in demo_orders() if kind(oid) == "cancellable"]
+    assert sorted(offered[:2]) == sorted(cancellable) == ["8100000000000001", AWAITING_SHIPMENT]
+    assert offered[:2] == ["8100000000000001", AWAITING_SHIPMENT]  # both placed two days ago: by number
+
+
+def test_a_cancellation_status_question_with_several_requests_offers_the_pending_one_first(run, tracker, svc):
+    r = answer(run, tracker, intent="ask_cancellation_status", text="any news on my cancellation?")
+
+    assert r.responses == ["utter_choose_order"]
+    offered = button_orders(r)
+    assert offered[0] == PENDING_CANCELLATION
+    states = [svc.explain(oid, customer_id="demo", record=False).order.cancellation for oid in offered]
+    assert states[0].state.value == "pending"
+    with_request = [s for s in states if s is not None]
+    assert states[:len(with_request)] == with_request  # every order with a request before any without
+    assert len(with_request) == 3  # pending (4), rejected (6), approved (17)
+    assert "order_number" not in r.slots
+
+
+def test_a_strong_question_no_order_fits_offers_the_most_recent_orders(run, tracker, load):
+    load(customer_with_orders("fresh", "chat-fresh", "7200000000000001", "7200000000000002", "7200000000000003"))
+
+    r = answer(run, tracker, sender_id="chat-fresh", intent="report_seller_rejected_cancellation")
+
+    assert r.responses == ["utter_choose_order"]
+    assert button_orders(r) == ["7200000000000001", "7200000000000002", "7200000000000003"]  # newest first
+    assert "order_number" not in r.slots
+
+
+def test_a_general_question_one_order_fits_still_lets_the_buyer_choose_with_that_order_first(run, tracker, load):
+    data = customer_with_orders("few", "chat-few", "7300000000000001", "7300000000000002", "7300000000000003")
+    checking = data["orders"][2]  # the oldest of the three, paid an hour ago: payment being checked
+    checking.update(status="payment_processing", paid_at=(NOW - timedelta(hours=1)).isoformat())
+    load(data)
+
+    r = answer(run, tracker, sender_id="chat-few", intent="ask_no_cancel_button")
+
+    assert r.responses == ["utter_choose_order"]
+    assert button_orders(r) == ["7300000000000003", "7300000000000001", "7300000000000002"]
+
+
+def test_no_more_than_five_buttons_even_when_more_orders_fit(run, tracker, svc):
+    r = answer(run, tracker, intent="report_not_as_described", text="the item is not as described")
+
+    offered = button_orders(r)
+    assert len(offered) == MAX_BUTTONS
+    statuses = {svc.explain(oid, customer_id="demo", record=False).status.value for oid in offered}
+    assert statuses <= {"awaiting_delivery", "completed"}  # all shipped
+
+
+def test_a_strong_question_about_the_order_in_play_stays_with_that_order(run, tracker):
+    slots = {"order_number": AWAITING_SHIPMENT, "customer_id": "demo"}
+    r = answer(run, tracker, intent="report_seller_rejected_cancellation", slots=slots)
+
+    assert "utter_order_in_play" not in r.responses
+    assert "utter_choose_order" not in r.responses
+    assert r.slots["order_number"] == AWAITING_SHIPMENT
+
+
+def test_a_strong_question_from_a_stranger_gets_the_general_answer_and_is_asked_for_the_order(run, tracker):
+    r = answer(run, tracker, sender_id=STRANGER, intent="report_seller_rejected_cancellation")
+
+    assert r.responses == [GENERAL["report_seller_rejected_cancellation"], "utter_ask_order_number"]
+    assert "order_number" not in r.slots
 
 
 # --------------------------------------------------------------------------- a sender nobody is linked to

@@ -139,7 +139,7 @@ def test_import_writes_customers_orders_chats_and_filed_requests(store, services
 
     assert counts == {"customers": 2, "orders": 2}
     assert store.count(db.customers) == 2 and store.count(db.sellers) == 1
-    assert services.orders_for_chat("rest", "chat-c2")[0] == "c2"
+    assert services.customer_for_chat("rest", "chat-c2") == "c2"
     assert store.cancellation("1000000001")["reference"] == "CXL-1000000001"
     dispute = store.dispute("1000000002")
     assert (dispute["reference"], dispute["refund"], dispute["amount"]) == ("DSP-1000000002", "full",
@@ -169,7 +169,7 @@ def test_reimporting_a_chat_id_for_another_customer_moves_it(store, services):
     store.load(payload(GOOD))
     store.load(payload(GOOD, customers=[customer_record("c1", chat_ids={}),
                                         customer_record("c2", chat_ids={"rest": "chat-c1"})]))
-    assert services.orders_for_chat("rest", "chat-c1")[0] == "c2"
+    assert services.customer_for_chat("rest", "chat-c1") == "c2"
 
 
 @pytest.mark.parametrize("amount", ["0.00", "0.01", "0.10", "12.90", "1234567.89", "9999999999.99"])

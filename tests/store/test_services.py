@@ -462,13 +462,75 @@ def test_owner_is_verified_by_the_email_on_the_order(services, orders):
         services.verify_owner(PAID, "")
 
 
-def test_orders_for_a_linked_chat_are_the_customers_newest_first(services, orders):
-    customer, listed = services.orders_for_chat("rest", "chat-c1")
-    assert customer == "c1"
-    assert [o["id"] for o in listed][0] == CHECKING  # placed three hours ago
-    assert OTHERS not in [o["id"] for o in listed]
-    assert len(listed) == 4
-    assert services.orders_for_chat("rest", "a-stranger") == (None, [])
+def test_a_linked_chat_is_the_customers_and_any_other_is_a_strangers(services, orders):
+    assert services.customer_for_chat("rest", "chat-c1") == "c1"
+    assert services.customer_for_chat("rest", "a-stranger") is None
+    assert services.customer_for_chat("telegram", "chat-c1") is None
+
+
+def test_orders_for_a_question_put_the_ones_it_is_about_first(services, orders):
+    ranked = services.orders_for_question("c1", "cancel_order")
+
+    # cancellable now (both placed two days ago: by number), then not shipped yet, then the rest
+    assert [(c.order.id, c.relevant) for c in ranked] == [
+        (UNPAID, True), (PAID, True), (CHECKING, True), (SHIPPED, False)]
+    assert OTHERS not in [c.order.id for c in ranked]
+    assert services.orders_for_question("nobody", "cancel_order") == []
+
+
+def test_orders_for_a_status_question_are_every_order_newest_first(services, orders):
+    ranked = services.orders_for_question("c1", "check_order_status")
+
+    placed = [c.order.placed_at for c in ranked]
+    assert placed == sorted(placed, reverse=True) and len(ranked) == 4
+    assert ranked[0].order.id == CHECKING  # placed three hours ago
+    assert all(c.relevant for c in ranked)
+
+
+def test_orders_for_a_question_are_judged_as_of_now_without_saving_anything(services, store):
+    store.orders(order_record(PAID, cancellation={"requested_at": ago(hours=73), "state": "pending",
+                                                  "reason": "wrong_product"}),
+                 order_record(UNPAID, "awaiting_payment", placed_at=ago(1)))
+    before = store.totals()
+
+    ranked = services.orders_for_question("c1", "ask_refund_status")
+
+    # the seller was silent for 72 hours: cancelled, and a refund is owed
+    assert [(c.order.id, c.relevant) for c in ranked] == [(PAID, True), (UNPAID, False)]
+    assert (ranked[0].order.status.value, ranked[0].order.closed_reason.value) == ("closed", "seller_no_response")
+    assert store.order(PAID)["status"] == "awaiting_shipment"  # the sweep (or a service that files) saves it
+    assert store.totals() == before
+
+
+def test_orders_for_a_question_look_at_the_most_recent_orders_only(services, store):
+    store.orders(order_record("1000000011", placed_at=ago(1), paid_at=ago(1)), order_record("1000000012"),
+                 shipped_record("1000000013", placed_at=ago(30), paid_at=ago(30), cancellation={
+                     "requested_at": ago(8), "state": "rejected", "responded_at": ago(7),
+                     "tracking_number": "LP00123456789012"}))
+
+    ranked = services.orders_for_question("c1", "report_seller_rejected_cancellation", limit=2)
+
+    assert [(c.order.id, c.relevant) for c in ranked] == [("1000000011", False), ("1000000012", False)]
+    ranked = services.orders_for_question("c1", "report_seller_rejected_cancellation")
+    assert [(c.order.id, c.relevant) for c in ranked][0] == ("1000000013", True)
+
+
+def test_recent_orders_are_the_same_snapshots_as_loading_each_order(engine, store):
+    store.orders(
+        order_record(PAID, cancellation={"requested_at": ago(1), "state": "pending", "reason": "other"}),
+        shipped_record(SHIPPED, dispute={"opened_at": ago(1), "state": "open", "reason": "damaged",
+                                         "refund": "partial", "amount": "5.00", "description": "cracked"}),
+        order_record(UNPAID, "awaiting_payment", placed_at=ago(hours=1)),
+        order_record(OTHERS, customer="c2"),
+    )
+    with UnitOfWork(engine) as uow:
+        recent = uow.orders.recent_orders("c1")
+        one_by_one = [uow.orders.get(o.id) for o in recent]
+
+    assert [o.id for o in recent] == [UNPAID, PAID, SHIPPED]
+    assert recent == one_by_one
+    assert recent[1].cancellation.state.value == "pending"
+    assert recent[2].dispute.amount == Decimal("5.00")
 
 
 def test_handoff_is_recorded_with_its_transcript(services, orders):
@@ -525,7 +587,8 @@ EVERY_SERVICE = {
     "confirm_receipt": lambda s: s.confirm_receipt(SHIPPED),
     "sweep": lambda s: s.sweep(),
     "requests": lambda s: s.requests(),
-    "orders_for_chat": lambda s: s.orders_for_chat("rest", "chat-c1"),
+    "customer_for_chat": lambda s: s.customer_for_chat("rest", "chat-c1"),
+    "orders_for_question": lambda s: s.orders_for_question("c1", "cancel_order"),
     "verify_owner": lambda s: s.verify_owner(PAID, "c1@example.com"),
     "record_handoff": lambda s: s.record_handoff(channel="rest", sender_id="s", transcript="t"),
 }

@@ -1,0 +1,216 @@
+"""Which of a buyer's orders a question is about.
+
+Pure functions over `Order` snapshots and `now`, like `orderdesk.policy`: no database, no Rasa,
+no clock. When a linked buyer asks a question without naming an order, the bot offers the orders
+the question is about first, and for some questions goes straight to the only one.
+
+Each question (an intent name: `actions.answers.TOPICS`) has tiers, best first: checks on the order
+as of `now` (due transitions applied with `advance`). An order is relevant when one of its
+question's tiers holds; the first that holds ranks it. A question with no tiers (a status
+question, "how do I get a refund") finds every order relevant.
+
+A *strong* question is one where the order's state is the evidence: "the seller rejected my
+cancellation" is about the order whose cancellation was rejected. When exactly one order is
+relevant to a strong question, the bot uses it without asking (the buyer sees which one and can
+name another). For every other question the relevant orders only come first among the choices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable, Optional, Sequence
+
+from .model import CancellationState, ClosedReason, CompletedReason, DisputeState, Order, Status
+from .policy import advance, cancel_answer, dispute_until, received_at, return_until
+from .policy_config import DEFAULT, PolicyConfig
+
+Check = Callable[[Order, datetime, PolicyConfig], bool]
+
+NOT_SHIPPED = (Status.AWAITING_PAYMENT, Status.PAYMENT_PROCESSING, Status.AWAITING_SHIPMENT)
+SHIPPED = (Status.AWAITING_DELIVERY, Status.COMPLETED)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    order: Order  # as of `now` (due transitions applied, not saved)
+    relevant: bool
+
+
+# --------------------------------------------------------------------------- what an order's state says
+
+def awaiting_payment(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.status is Status.AWAITING_PAYMENT
+
+
+def closed_unpaid(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.status is Status.CLOSED and not o.was_paid
+
+
+def payment_being_checked(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.status is Status.PAYMENT_PROCESSING
+
+
+def cancellable_now(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """The buyer can cancel it or request cancellation right now (the policy's cancel answer)."""
+    return cancel_answer(o, now, cfg).allowed
+
+
+def not_shipped(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """Not shipped and not closed (a closed order's status is CLOSED)."""
+    return o.status in NOT_SHIPPED
+
+
+def cancellation_blocks_button(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """An open order whose Cancel button is gone because of a request: pending, or rejected."""
+    c = o.cancellation
+    return (o.status in (Status.AWAITING_SHIPMENT, Status.AWAITING_DELIVERY) and c is not None
+            and c.state in (CancellationState.PENDING, CancellationState.REJECTED))
+
+
+def cancellation_pending(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.cancellation is not None and o.cancellation.state is CancellationState.PENDING
+
+
+def cancellation_requested(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.cancellation is not None
+
+
+def cancellation_rejected(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.cancellation is not None and o.cancellation.state is CancellationState.REJECTED
+
+
+def seller_cancelled(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.status is Status.CLOSED and o.closed_reason is ClosedReason.SELLER_CANCELLED
+
+
+def refund_owed(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """Closed after payment: cancelled (by either side, or the seller's silence), not shipped in
+    time, or refunded through a dispute. The policy's refund.in_progress / refund.overdue."""
+    return (o.status is Status.CLOSED and o.was_paid
+            and o.closed_reason not in (ClosedReason.BUYER_CANCELLED, ClosedReason.UNPAID_TIMEOUT))
+
+
+def dispute_resolved(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.dispute is not None and o.dispute.state is DisputeState.RESOLVED
+
+
+def dispute_open(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """Open with the seller: not yet escalated, resolved or withdrawn."""
+    return o.dispute is not None and o.dispute.state is DisputeState.OPEN
+
+
+def in_transit(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """Shipped and not completed."""
+    return o.status is Status.AWAITING_DELIVERY
+
+
+def nothing_arrived(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """Shipped and nothing delivered: in transit, or completed when the delivery window ended
+    (inside buyer protection)."""
+    if received_at(o) is not None:
+        return False
+    if o.status is Status.AWAITING_DELIVERY:
+        return True
+    return o.completed_reason is CompletedReason.DELIVERY_WINDOW_ENDED and _protected(o, now, cfg)
+
+
+def received_in_protection(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """Delivered or completed with the item received, and buyer protection still running."""
+    return o.status in SHIPPED and received_at(o) is not None and _protected(o, now, cfg)
+
+
+def shipped_in_protection(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    return o.status in SHIPPED and _protected(o, now, cfg)
+
+
+def received_in_return_window(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    until = return_until(o, cfg)
+    return o.status in SHIPPED and until is not None and now < until
+
+
+def confirmed_in_return_window(o: Order, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """Receipt confirmed recently: the return window after receiving it has not ended."""
+    return o.confirmed_at is not None and received_in_return_window(o, now, cfg)
+
+
+def _protected(o: Order, now: datetime, cfg: PolicyConfig) -> bool:
+    until = dispute_until(o, cfg)
+    return until is not None and now < until
+
+
+# --------------------------------------------------------------------------- questions
+
+# Each question's tiers, best first. An empty tuple: every order is relevant.
+TIERS: dict[str, tuple[Check, ...]] = {
+    "cancel_order": (cancellable_now, not_shipped),
+    "ask_no_cancel_button": (payment_being_checked, cancellation_blocks_button),
+    "ask_cancel_after_shipment": (in_transit,),
+    "report_seller_rejected_cancellation": (cancellation_rejected,),
+    "ask_cancellation_status": (cancellation_pending, cancellation_requested),
+    "report_seller_cancelled": (seller_cancelled,),
+    "ask_unpaid_order": (awaiting_payment, closed_unpaid),
+    "ask_refund": (),
+    "ask_refund_status": (refund_owed, dispute_resolved),
+    "ask_refund_destination": (refund_owed, dispute_resolved),
+    "report_not_received": (nothing_arrived, in_transit),
+    "report_not_as_described": (received_in_protection, shipped_in_protection),
+    "open_dispute": (received_in_protection, shipped_in_protection),
+    "escalate_dispute": (dispute_open,),
+    "ask_return": (received_in_return_window, in_transit),
+    "report_confirmed_by_mistake": (confirmed_in_return_window,),
+    "check_order_status": (),
+}
+QUESTIONS = tuple(TIERS)
+
+# Questions where the order's state is the evidence: one relevant order is the one meant.
+STRONG = frozenset({
+    "report_seller_rejected_cancellation",
+    "ask_cancellation_status",
+    "report_seller_cancelled",
+    "escalate_dispute",
+    "report_confirmed_by_mistake",
+})
+
+
+def tier(order: Order, question: str, now: datetime, cfg: PolicyConfig = DEFAULT) -> Optional[int]:
+    """How well `order` fits `question` as of `now`: 0 best, None when it is not about it.
+
+    An unknown question, or one with no tiers, finds every order relevant (tier 0).
+    """
+    return _tier(advance(order, now, cfg)[0], question, now, cfg)
+
+
+def relevant(order: Order, question: str, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+    """Is `order` (as of `now`) one the buyer may mean when asking `question`?"""
+    return tier(order, question, now, cfg) is not None
+
+
+def rank(orders: Iterable[Order], question: str, now: datetime,
+         cfg: PolicyConfig = DEFAULT) -> list[Candidate]:
+    """The orders as of `now`, relevant ones first (best tier first, then newest first), then the
+    rest newest first. Newest: latest `placed_at`; equal times by order id."""
+    settled = [advance(order, now, cfg)[0] for order in orders]
+    scored = [(_tier(o, question, now, cfg), o) for o in settled]
+    scored.sort(key=lambda s: s[1].id)
+    scored.sort(key=lambda s: s[1].placed_at, reverse=True)
+    scored.sort(key=lambda s: (s[0] is None, s[0] or 0))
+    return [Candidate(o, t is not None) for t, o in scored]
+
+
+def _tier(o: Order, question: str, now: datetime, cfg: PolicyConfig) -> Optional[int]:
+    checks = TIERS.get(question, ())
+    if not checks:
+        return 0
+    return next((i for i, check in enumerate(checks) if check(o, now, cfg)), None)
+
+
+def the_one(question: str, candidates: Sequence[Candidate]) -> Optional[Order]:
+    """The order to answer about without asking: the buyer's only order, or the only order
+    relevant to a strong question. None when the buyer should choose."""
+    if len(candidates) == 1:
+        return candidates[0].order
+    if question in STRONG:
+        hits = [c.order for c in candidates if c.relevant]
+        if len(hits) == 1:
+            return hits[0]
+    return None
