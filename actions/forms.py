@@ -14,7 +14,7 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS
+from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION
 from orderdesk.services import InvalidInput, parse_amount
 
 # Typed reasons -> codes; first match wins. Anything else is "other" (the buyer confirms it next).
@@ -33,8 +33,6 @@ DISPUTE_KEYWORDS = (
     (r"never (came|arrived)|not (arrived|received)|didn'?t (arrive|get|receive)|lost|no parcel", "not_received"),
     (r"deliver.*(end|over|expir)|window", "delivery_ending"),
 )
-MAX_DESCRIPTION = 2000
-
 
 def _match(text: str, table) -> Optional[str]:
     t = text.lower()
@@ -75,9 +73,11 @@ class ValidateDisputeForm(FormValidationAction):
         text = str(value or "").strip()
         code = text if text in DISPUTE_REASONS else (_match(text, DISPUTE_KEYWORDS) or "not_as_described")
         out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": DISPUTE_REASONS[code]}
-        # A typed reason that says more than a word doubles as the description.
-        if text not in DISPUTE_REASONS and len(text) >= 20 and not tracker.get_slot("dispute_description"):
-            out["dispute_description"] = text[:MAX_DESCRIPTION]
+        # A typed reason that says more than a word doubles as the description (if it fits; a longer
+        # one is asked for next, and the too-long answer is explained there).
+        if (text not in DISPUTE_REASONS and 20 <= len(text) <= MAX_DESCRIPTION
+                and not tracker.get_slot("dispute_description")):
+            out["dispute_description"] = text
         return out
 
     def validate_dispute_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -86,7 +86,11 @@ class ValidateDisputeForm(FormValidationAction):
         if len(text) < 5:
             dispatcher.utter_message(response="utter_description_too_short")
             return {"dispute_description": None}
-        return {"dispute_description": text[:MAX_DESCRIPTION]}
+        if len(text) > MAX_DESCRIPTION:
+            dispatcher.utter_message(response="utter_description_too_long", length=f"{len(text):,}",
+                                     limit=f"{MAX_DESCRIPTION:,}")
+            return {"dispute_description": None}
+        return {"dispute_description": text}
 
     def validate_refund_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> dict[str, Any]:

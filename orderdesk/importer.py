@@ -13,7 +13,7 @@ from typing import Any, Optional
 from sqlalchemy import delete, insert, select, update
 
 from . import db
-from .model import CANCELLATION_REASONS, DISPUTE_REASONS, CancellationState, DisputeState, PaymentMethod, Status
+from .model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION, CancellationState, DisputeState, PaymentMethod, Status
 from .repository import UnitOfWork
 from .services import InvalidInput, ORDER_ID_RE
 
@@ -230,7 +230,7 @@ def _dispute(rec: Any, where: str, order_amount: Decimal) -> Optional[dict]:
         "reason": _choice(rec, w, "reason", list(DISPUTE_REASONS)),
         "refund": _choice(rec, w, "refund", ["full", "partial"], required=False) or "full",
         "amount": _money(rec, w, "amount", required=False),
-        "description": _str(rec, w, "description", required=False, max_len=2000) or "",
+        "description": _str(rec, w, "description", required=False, max_len=MAX_DESCRIPTION) or "",
         "escalated_at": _when(rec, w, "escalated_at"),
     }
     if d["refund"] == "partial" and (d["amount"] is None or not 0 < d["amount"] <= order_amount):

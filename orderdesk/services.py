@@ -22,6 +22,7 @@ from .candidates import Candidate, rank
 from .model import (
     CANCELLATION_REASONS,
     DISPUTE_REASONS,
+    MAX_DESCRIPTION,
     CancellationState,
     ClosedReason,
     CompletedReason,
@@ -308,7 +309,10 @@ class Services:
             kind = RefundKind(refund)
         except ValueError:
             raise InvalidInput("The refund must be 'full' or 'partial'.") from None
-        description = _text(description).strip()[:2000]
+        description = _text(description).strip()
+        if len(description) > MAX_DESCRIPTION:
+            raise InvalidInput(f"The description is {len(description):,} characters; at most {MAX_DESCRIPTION:,} "
+                               "are kept. Shorten it; details and photos go on the dispute page.")
         now = self._now(at)
 
         def work(uow: UnitOfWork) -> Outcome:

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from actions.forms import MAX_DESCRIPTION, ValidateCancelForm, ValidateDisputeForm
-from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS
+from actions.forms import ValidateCancelForm, ValidateDisputeForm
+from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION
 
 
 def validate_cancel(run, tracker, typed, slots=None):
@@ -79,15 +79,29 @@ def test_a_long_typed_dispute_reason_doubles_as_the_description(run, tracker):
     assert r.slots["dispute_description"] == typed
 
 
-def test_a_very_long_description_is_kept_but_cut_to_2000_characters(run, tracker):
+def test_a_10000_character_description_is_refused_with_its_length_not_cut(run, tracker):
     typed = ("The colour is wrong and the size too. " * 300)[:10_000]
-    assert len(typed) == 10_000
     r = validate_dispute(run, tracker, "dispute_description", typed)
 
-    kept = r.slots["dispute_description"]
-    assert len(kept) == MAX_DESCRIPTION == 2000
-    assert kept == typed[:2000]
+    assert r.responses == ["utter_description_too_long"]
+    assert r.kwargs("utter_description_too_long") == {"length": "10,000", "limit": "2,000"}
+    assert r.slots == {"dispute_description": None}
+
+
+def test_a_description_of_exactly_the_limit_is_kept_whole(run, tracker):
+    typed = ("Wrong colour. " * 200)[:MAX_DESCRIPTION - 1] + "!"
+    r = validate_dispute(run, tracker, "dispute_description", typed)
+
+    assert r.slots["dispute_description"] == typed and len(typed) == MAX_DESCRIPTION
     assert r.responses == []
+
+
+def test_a_typed_reason_too_long_to_be_the_description_sets_only_the_reason(run, tracker):
+    typed = "It arrived broken. " * 200
+    r = validate_dispute(run, tracker, "dispute_reason", typed)
+
+    assert r.slots["dispute_reason"] == "damaged"
+    assert "dispute_description" not in r.slots
 
 
 def test_whitespace_in_a_description_is_collapsed(run, tracker):
