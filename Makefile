@@ -50,8 +50,9 @@ test-fast: $(STAMP)
 eval: spacy-model
 	$(PY) -m orderdesk.nlp.eval_nlu
 
-bench: $(STAMP)
+bench: model
 	$(PY) benchmarks/bench_core.py
+	$(PY) benchmarks/bench_nlu.py
 
 clean:
 	rm -rf results .rasa var

@@ -169,3 +169,12 @@ def test_a_ten_thousand_character_message_gets_an_answer(server):
     replies = say("long-message", "my order " + "really " * 1430)
     assert isinstance(replies, list)
     assert texts(replies).strip()
+
+
+def test_an_order_number_in_the_middle_of_a_ten_thousand_character_message_is_not_lost(server):
+    # The NLU classifies on the first and last 64 tokens; the regex extractor still reads the whole text.
+    filler = "I ordered a desk lamp last week and I have been thinking about it for days. " * 70
+    message = filler + "The order is 8100000000000003. " + filler + "I want to cancel this order."
+    assert len(message) > 10_000
+    text = texts(say(fresh("demo"), message))
+    assert "8100000000000003" in text and "LED desk lamp" in text
