@@ -10,6 +10,7 @@ Asserts nothing: targets are read by people, not by tests.
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import resource
 import statistics
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(ROOT))
 
 LONG = "my parcel never arrived and the seller does not answer my messages, "
@@ -33,8 +35,14 @@ def peak_rss_mb() -> float:
 
 
 async def run(model: Path, repeat: int) -> None:
+    import logging
+
     from rasa.core.agent import Agent
     from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # not a debug line per parse
+    logging.getLogger().setLevel(logging.WARNING)
 
     t0 = time.perf_counter()
     agent = Agent.load(str(model))
