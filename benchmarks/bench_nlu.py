@@ -10,8 +10,8 @@ Asserts nothing: targets are read by people, not by tests.
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import resource
 import statistics
 import sys
