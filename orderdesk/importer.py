@@ -13,7 +13,8 @@ from typing import Any, Optional
 from sqlalchemy import delete, insert, select, update
 
 from . import db
-from .model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION, CancellationState, DisputeState, PaymentMethod, Status
+from .model import (CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION, CancellationState, DisputeState,
+                    PaymentMethod, Status)
 from .repository import UnitOfWork
 from .services import InvalidInput, ORDER_ID_RE
 

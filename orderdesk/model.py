@@ -76,11 +76,11 @@ CANCELLATION_REASONS: dict[str, str] = {
 # Reasons that are the buyer's own mistake: the seller is not penalised.
 BUYER_FAULT_REASONS = frozenset({"wrong_product", "duplicate_order"})
 
-# Dispute reasons from seed 003 ("reasons for disputes") and seed 001 (returns).
 # The longest dispute description the store keeps (characters). Longer text is refused with its
 # length, never cut: the buyer is asked for a summary and adds the rest on the dispute page.
 MAX_DESCRIPTION = 2000
 
+# Dispute reasons from seed 003 ("reasons for disputes") and seed 001 (returns).
 DISPUTE_REASONS: dict[str, str] = {
     "not_received": "The parcel has not arrived",
     "tracking_stalled": "Tracking has not updated for a long time",
