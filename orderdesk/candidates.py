@@ -191,9 +191,7 @@ def rank(orders: Iterable[Order], question: str, now: datetime,
     rest newest first. Newest: latest `placed_at`; equal times by order id."""
     settled = [advance(order, now, cfg)[0] for order in orders]
     scored = [(_tier(o, question, now, cfg), o) for o in settled]
-    scored.sort(key=lambda s: s[1].id)
-    scored.sort(key=lambda s: s[1].placed_at, reverse=True)
-    scored.sort(key=lambda s: (s[0] is None, s[0] or 0))
+    scored.sort(key=lambda s: (s[0] is None, s[0] or 0, -s[1].placed_at.timestamp(), s[1].id))
     return [Candidate(o, t is not None) for t, o in scored]
 
 
