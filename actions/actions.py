@@ -26,6 +26,7 @@ from orderdesk.services import (
     normalize_order_id,
 )
 
+from .identity import channel_of, linked_customer
 from .answers import GENERAL, TOPICS, plan_answer, response_for_rule, template_vars
 from .store import get_services
 
@@ -37,10 +38,6 @@ DISPUTE_FORM_SLOTS = ("dispute_reason", "dispute_reason_label", "dispute_descrip
 # Intents that name the problem, so the dispute form need not ask for it again.
 REASON_FROM_INTENT = {"report_not_received": "not_received", "report_not_as_described": "not_as_described"}
 MAX_BUTTONS = 5
-
-
-def channel_of(tracker: Tracker) -> str:
-    return tracker.get_latest_input_channel() or "rest"
 
 
 def clear(*names: str) -> list[EventType]:
@@ -78,7 +75,7 @@ class ActionAnswerQuestion(Action):
         svc = get_services()
         channel = channel_of(tracker)
         in_form = tracker.active_loop_name is not None
-        linked = svc.customer_for_chat(channel, tracker.sender_id)
+        linked = linked_customer(tracker, svc)
         customer_id = tracker.get_slot("customer_id") or linked
         order_number = tracker.get_slot("order_number")
         given = _first_entity(tracker, "order_number")
