@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Optional, Sequence
 
+from .clock import iso as _iso
+from .clock import parse_time
 from .model import CANCELLATION_REASONS, DISPUTE_REASONS
 
 
@@ -17,16 +19,9 @@ def _at(value: Optional[str]) -> Optional[datetime]:
     if value is None:
         return None
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
-def _iso(dt: Optional[datetime]) -> Optional[str]:
-    if dt is None:
-        return None
-    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def decision_json(decision) -> dict[str, Any]:

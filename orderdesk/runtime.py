@@ -10,7 +10,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import db
 from .repository import UnitOfWork
-from .services import Clock, Services, StoreUnavailable, utcnow
+from . import clock as clocks
+from .clock import Clock
+from .services import InvalidInput, Services, StoreUnavailable
 
 _ready: set[str] = set()
 _lock = threading.Lock()
@@ -28,11 +30,17 @@ def ensure_schema(engine: Engine) -> None:
         _ready.add(key)
 
 
-def services(url: Optional[str] = None, clock: Clock = utcnow) -> Services:
-    """Services on the database at `url` (default: ORDERDESK_DATABASE_URL), migrated to head.
+def services(url: Optional[str] = None, clock: Optional[Clock] = None) -> Services:
+    """Services on the database at `url` (default: ORDERDESK_DATABASE_URL), migrated to head, on
+    `clock` (default: the one ORDERDESK_NOW fixes, else the system clock).
 
     Raises `StoreUnavailable` (a clear message, no driver traceback) when it can't be reached.
     """
+    if clock is None:
+        try:
+            clock = clocks.from_env()
+        except ValueError as e:
+            raise InvalidInput(str(e)) from None
     engine = db.get_engine(url)
     try:
         ensure_schema(engine)

@@ -10,7 +10,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Optional
 
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import db
 from .candidates import Candidate, rank
+from .clock import Clock, utcnow
 from .model import (
     CANCELLATION_REASONS,
     DISPUTE_REASONS,
@@ -36,12 +37,7 @@ from .policy import Decision, Transition, decide, refund_days, refund_destinatio
 from .policy_config import DEFAULT, PolicyConfig
 from .repository import UnitOfWork
 
-Clock = Callable[[], datetime]
 ORDER_ID_RE = re.compile(r"^[0-9]{6,19}$")  # ASCII digits only (\d would also take other scripts' digits)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class ServiceError(Exception):
