@@ -78,8 +78,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     from .runtime import services
     from .services import ServiceError
 
@@ -165,31 +163,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ServiceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (OperationalError, InterfaceError) as e:  # the database went away mid-command (import, demo)
-        reason = str(e.orig or e).strip().splitlines()
-        print(f"error: the order database is not reachable ({reason[0] if reason else 'no reason given'}); "
-              "the command's transaction was rolled back", file=sys.stderr)
-        return 2
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
 def _demo(svc, args) -> int:
-    from sqlalchemy import select
-
-    from . import db
     from .demo import demo_payload
     from .importer import import_payload
-    from .runtime import wipe
 
     with svc.uow() as uow:
-        has_orders = uow.session.execute(select(db.orders.c.id).limit(1)).first() is not None
-        engine = uow.session.get_bind()
-    if args.if_empty and has_orders:
-        print("database already has orders; demo data not loaded (use --reset to start over)")
-        return 0
-    if args.reset:
-        wipe(engine)
-    with svc.uow() as uow:
+        if args.if_empty and uow.orders.any():
+            print("database already has orders; demo data not loaded (use --reset to start over)")
+            return 0
+        if args.reset:
+            uow.wipe()
         counts = import_payload(demo_payload(svc.clock()), uow, svc.clock(), actor="demo")
         uow.commit()
     print(f"demo data loaded: {counts['orders']} orders; chat as sender id 'demo' (email demo@example.com)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -57,7 +56,7 @@ def unavailable_message(engine: Engine, error: Exception) -> str:
 
 
 def wipe(engine: Engine) -> None:
-    """Delete every row (demo reset). Children first."""
-    with engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(delete(table))
+    """Delete every row (demo reset, tests). Children first."""
+    with UnitOfWork(engine) as uow:
+        uow.wipe()
+        uow.commit()
