@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from orderdesk import ROOT
+
 PACKAGE = ROOT / "orderdesk"
 PURE = ["model", "policy", "policy_config", "candidates"]
 RASA_HOMES = ("nlp", "channels", "lockstore.py")  # lockstore.py: the Redis lock store plug-in
