@@ -21,7 +21,7 @@ is missing); low scores are reported, not failed on.
 
 Every rasa run gets its own empty training cache (RASA_CACHE_DIRECTORY) so the
 timings are cold and a rebuilt spaCy pipeline is never hidden by a cached
-featurizer (Rasa fingerprints SpacyNLP by its config, not by the files).
+featurizer (the timings stay cold even though orderdesk.nlp.spacy_nlp fingerprints the pipeline by its files).
 """
 from __future__ import annotations
 
