@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from orderdesk import cli, db
+from orderdesk import cli, db, runtime
 from orderdesk.demo import SITUATIONS
+from orderdesk.importer import import_payload
 from support import NOW, ago, iso, order_record, payload, shipped_record
 
 SCRIPT = Path(sys.executable).with_name("orderdesk")
@@ -67,9 +68,14 @@ def orderdesk(sqlite_url):
 
 
 @pytest.fixture
-def imported(orderdesk, tmp_path):
-    result = orderdesk("import", write_json(tmp_path / "orders.json", sample()))
-    assert result.returncode == 0, result.stderr
+def imported(orderdesk, sqlite_url):
+    """The sample loaded in-process (the import command itself has its own tests below: a process
+    fewer for each test that only needs the data)."""
+    services = runtime.services(sqlite_url, clock=lambda: NOW)
+    with services.uow() as uow:
+        import_payload(sample(), uow, NOW)
+        uow.commit()
+    db.dispose_engines()  # the commands run in processes of their own
     return orderdesk
 
 
