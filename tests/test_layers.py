@@ -121,4 +121,4 @@ def test_only_the_repository_layer_touches_sessions_tables_and_sql(path):
 def test_the_readme_says_where_rasa_is_imported():
     readme = (ROOT / "README.md").read_text()
     assert "orderdesk/            the core (no Rasa imports)" not in readme
-    assert "Rasa imports only in nlp/ and channels/" in readme
+    assert "Rasa imports only in the Rasa plug-ins: nlp/, channels/, lockstore.py" in readme
