@@ -38,7 +38,7 @@ pids+=($!)
 
 if [ "${1:-}" = "shell" ]; then
   for _ in $(seq 60); do curl -fs "http://localhost:$ACTIONS_PORT/health" >/dev/null && break; sleep 1; done
-  $VENV/bin/rasa shell --model "$MODEL" --endpoints endpoints.yml --conversation-id demo
+  $VENV/bin/python -m orderdesk.nlp.rasa_cli shell --model "$MODEL" --endpoints endpoints.yml --conversation-id demo
   exit 0
 fi
 

@@ -15,9 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from orderdesk import ROOT
+
 INPUTS = ("data", "domain.yml", "config.yml", "orderdesk/nlp/build_spacy.py", "orderdesk/nlp/clusters.py",
-          "orderdesk/nlp/limits.py")
+          "orderdesk/nlp/limits.py", "orderdesk/nlp/spacy_nlp.py")
 KEEP = 3
 
 
@@ -49,9 +50,12 @@ def train(root: Path = ROOT) -> Path:
     from .build_spacy import build
 
     build(root / "models" / "spacy_en_orderdesk")
-    cmd = [sys.executable, "-m", "rasa", "train", "--data", "data", "--domain", "domain.yml", "--config",
-           "config.yml", "--out", "models", "--fixed-model-name", target.name[: -len(".tar.gz")], "--force"]
-    print("training the Rasa model (inputs changed):", " ".join(cmd[2:]), file=sys.stderr)
+    cmd = [sys.executable, "-m", "orderdesk.nlp.rasa_cli", "train", "--data", "data", "--domain", "domain.yml",
+           "--config", "config.yml", "--out", "models", "--fixed-model-name", target.name[: -len(".tar.gz")]]
+    # No --force: Rasa's cache (.rasa/cache) reuses every component whose inputs did not change
+    # (orderdesk.nlp.spacy_nlp fingerprints the spaCy pipeline by its files), so a wording edit in
+    # domain.yml retrains in seconds; a fresh clone trains everything (about 3.5 minutes on 2 cores).
+    print("training the Rasa model (inputs changed):", "rasa", " ".join(cmd[4:]), file=sys.stderr)
     subprocess.run(cmd, cwd=root, check=True, stdout=sys.stderr)
     old = sorted((root / "models").glob("orderdesk-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
     for stale in old[KEEP:]:
