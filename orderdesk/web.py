@@ -64,7 +64,7 @@ class ChatPageHandler(SimpleHTTPRequestHandler):
         return None
 
     def log_message(self, format: str, *args) -> None:  # one line per request, no query strings
-        super().log_message(format.replace("%r", "%s"), *[str(a).split("?", 1)[0] for a in args])
+        super().log_message(format, *[a.split("?", 1)[0] if isinstance(a, str) else a for a in args])
 
 
 def make_server(bind: str, port: int, *, secret: Optional[str], customer: str = "demo",
