@@ -6,7 +6,6 @@ database engine is built on the first action that needs it (`actions.store`).
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
@@ -29,8 +28,6 @@ from orderdesk.services import (
 from .identity import channel_of, linked_customer
 from .answers import GENERAL, TOPICS, plan_answer, response_for_rule, template_vars
 from .store import get_services
-
-log = logging.getLogger(__name__)
 
 CANCEL_FORM_SLOTS = ("cancel_reason", "cancel_reason_label", "cancel_confirm")
 DISPUTE_FORM_SLOTS = ("dispute_reason", "dispute_reason_label", "dispute_description", "refund_type",
