@@ -177,7 +177,10 @@ class TelegramInput(InputChannel):
             if update is None:
                 return response.json({"error": "not a Telegram update"}, status=400)
             if not isinstance(update.update_id, int) or self.updates.first(update.update_id):
-                await self.handle(update, on_new_message)
+                try:
+                    await self.handle(update, on_new_message)
+                except Exception:  # noqa: BLE001 - logged; a failed answer is not retried (Telegram would resend)
+                    log.exception("Telegram channel: handling update %s failed", update.update_id)
             return response.json({"ok": True})
 
         return hook

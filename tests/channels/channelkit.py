@@ -24,7 +24,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from orderdesk import ROOT
+
 RASA_PORT = int(os.environ.get("ORDERDESK_TEST_CHANNELS_RASA_PORT", "15105"))
 ACTIONS_PORT = int(os.environ.get("ORDERDESK_TEST_CHANNELS_ACTIONS_PORT", "15155"))
 WEB_PORT = int(os.environ.get("ORDERDESK_TEST_WEB_PORT", "15180"))

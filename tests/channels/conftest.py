@@ -10,9 +10,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert
-
-from orderdesk import db
 from channelkit import (ACTIONS_PORT, FAKE_API_PORT, PAGE_ORIGIN, RASA_PORT, ROOT, SLACK_DEMO_USER, SLACK_SECRET,
                         TELEGRAM_DEMO_CHAT, TELEGRAM_SECRET, TELEGRAM_TOKEN, WEB_PORT, WIDGET_SECRET, FakeApis,
                         model_or_skip)
@@ -60,12 +57,9 @@ def channels_server(tmp_path_factory, fake_apis):
     env.pop("ORDERDESK_REST_TOKEN", None)
     venv_bin = Path(sys.executable).parent
     subprocess.run([str(venv_bin / "orderdesk"), "demo", "--reset"], env=env, check=True, capture_output=True)
-    engine = create_engine(url, future=True)
-    with engine.begin() as c:  # what `orderdesk link` does
-        c.execute(insert(db.chat_links), [
-            {"customer_id": "demo", "channel": "telegram", "chat_id": str(TELEGRAM_DEMO_CHAT)},
-            {"customer_id": "demo", "channel": "slack", "chat_id": SLACK_DEMO_USER}])
-    engine.dispose()
+    for channel, chat in (("telegram", str(TELEGRAM_DEMO_CHAT)), ("slack", SLACK_DEMO_USER)):
+        subprocess.run([str(venv_bin / "orderdesk"), "link", "demo", channel, chat], env=env, check=True,
+                       capture_output=True)
     endpoints = tmp / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ACTIONS_PORT}/webhook"\n')
     names = ("actions", "rasa", "web")
