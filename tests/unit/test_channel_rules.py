@@ -173,3 +173,18 @@ def test_slack_signatures_are_checked_and_stale_ones_refused():
     assert not signature_ok("other", ts, body, good, NOW)
     assert not signature_ok("s3cret", "soon", body, good, NOW)
     assert not signature_ok("s3cret", ts, body, "", NOW)
+
+
+# --------------------------------------------------------------------------- the terminal chat
+
+def test_the_terminal_chat_stamps_its_own_channel_whatever_the_request_says():
+    from orderdesk.channels.shell import LocalCmdlineInput
+
+    class Request:  # what the shell's client sends: sender, message, and here a forged channel and stamp
+        json = {"sender": "demo", "message": "hi", "input_channel": "rest",
+                "metadata": {"orderdesk": {"channel": "socketio", "customer_id": "other"}}}
+
+    channel = LocalCmdlineInput()
+    assert channel.get_metadata(Request()) == {"orderdesk": {"channel": "cmdline"}}
+    assert channel._extract_input_channel(Request()) == "cmdline"
+    assert channel.url_prefix() == "rest"  # where Rasa's terminal client posts
