@@ -25,6 +25,19 @@ if [ -z "${ORDERDESK_REST_TOKEN:-}" ]; then
   ORDERDESK_REST_TOKEN=$(cat var/rest-token)
 fi
 export ORDERDESK_REST_TOKEN
+# The web widget's customer tokens are signed with ORDERDESK_WIDGET_SECRET (generated once into var/ when unset).
+if [ -z "${ORDERDESK_WIDGET_SECRET:-}" ]; then
+  if ! [ -s var/widget-secret ]; then
+    (umask 077; $VENV/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' >var/widget-secret)
+  fi
+  ORDERDESK_WIDGET_SECRET=$(cat var/widget-secret)
+fi
+# Servers listen on loopback unless ORDERDESK_BIND says otherwise (a reverse proxy in front for the public).
+BIND=${ORDERDESK_BIND:-127.0.0.1}
+# Browsers may open the bot (socket.io, CORS) only from these origins: by default the chat page's own.
+ORDERDESK_ALLOWED_ORIGINS=${ORDERDESK_ALLOWED_ORIGINS:-http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT}
+read -ra CORS <<<"${ORDERDESK_ALLOWED_ORIGINS//,/ }"
+export ORDERDESK_WIDGET_SECRET ORDERDESK_ALLOWED_ORIGINS ORDERDESK_BIND=$BIND ORDERDESK_RASA_PORT=$RASA_PORT WEB_PORT
 
 pids=()
 cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -38,14 +51,16 @@ pids+=($!)
 
 if [ "${1:-}" = "shell" ]; then
   for _ in $(seq 60); do curl -fs "http://localhost:$ACTIONS_PORT/health" >/dev/null && break; sleep 1; done
-  $VENV/bin/python -m orderdesk.nlp.rasa_cli shell --model "$MODEL" --endpoints endpoints.yml --conversation-id demo
+  # A terminal chat on loopback only, as the cmdline chat "demo" (linked to the demo buyer by chat_ids.cmdline).
+  $VENV/bin/python -m orderdesk.channels.shell --model "$MODEL" --endpoints endpoints.yml --conversation-id demo \
+    --port "$RASA_PORT"
   exit 0
 fi
 
 $VENV/bin/rasa run --model "$MODEL" --port "$RASA_PORT" --credentials credentials.yml \
-  --endpoints endpoints.yml --cors "*" >var/rasa.log 2>&1 &
+  --endpoints endpoints.yml --interface "$BIND" --cors "${CORS[@]}" >var/rasa.log 2>&1 &
 pids+=($!)
-$VENV/bin/python -m http.server "$WEB_PORT" --bind 127.0.0.1 --directory web >var/web.log 2>&1 &
+$VENV/bin/python -m orderdesk.web --port "$WEB_PORT" --bind "$BIND" >var/web.log 2>&1 &
 pids+=($!)
 
 echo "starting (model $(basename "$MODEL")); logs in var/*.log"
@@ -57,10 +72,13 @@ for _ in $(seq 180); do
     cat <<TXT
 
 The order-support assistant is up (database: $ORDERDESK_DATABASE_URL).
-  Chat page:      http://localhost:$WEB_PORT/   (you are the demo buyer, sender id "demo")
+  Chat page:      http://localhost:$WEB_PORT/   (the page signs you in as the demo buyer with a customer token)
   REST channel:   curl -XPOST http://localhost:$RASA_PORT/webhooks/rest/webhook -H "Authorization: Bearer \$(cat var/rest-token)" \\
                     -d '{"sender":"demo","message":"why is there no cancel button"}'   (the token: ORDERDESK_REST_TOKEN or var/rest-token)
-  socket.io:      http://localhost:$RASA_PORT/socket.io
+  socket.io:      http://localhost:$RASA_PORT/socket.io   (browsers from: $ORDERDESK_ALLOWED_ORIGINS)
+TXT
+    $VENV/bin/python -m orderdesk.channels.status
+    cat <<TXT
   Action server:  http://localhost:$ACTIONS_PORT/health
 Ctrl-C stops everything.
 TXT

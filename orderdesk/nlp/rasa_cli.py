@@ -19,7 +19,10 @@ def quiet() -> None:
         warnings.filterwarnings("ignore", category=category)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run the rasa command with `argv` (default: this process's arguments) without the notices."""
+    if argv is not None:
+        sys.argv = ["rasa", *argv]
     quiet()
     import sanic  # noqa: F401 - its import adds filterwarnings("once", DeprecationWarning)
 
