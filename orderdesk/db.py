@@ -199,6 +199,27 @@ audit_log = Table(
     Column("detail", Text, nullable=False, default="{}"),
 )
 
+# Order number + email checks (orderdesk.verification). Every try is kept for an hour so the lock-out
+# counts the same on every replica: failures per order number (whatever the sender) and per conversation.
+verification_attempts = Table(
+    "verification_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(32), nullable=False, index=True),  # as typed (normalised), may not exist
+    Column("conversation", String(200), nullable=False, index=True),  # "<channel>:<sender id>"
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("succeeded", Integer, nullable=False, default=0),
+)
+
+# A conversation's proven customer: valid for its session only, and until 30 minutes without use.
+verified_conversations = Table(
+    "verified_conversations", metadata,
+    Column("conversation", String(200), primary_key=True),
+    Column("session", String(64), nullable=False),
+    Column("customer_id", String(64), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("verified_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
 
 # --------------------------------------------------------------------------- engine
 
