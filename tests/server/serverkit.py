@@ -64,7 +64,8 @@ def start_servers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("server")
     url = f"sqlite:///{tmp}/orders.db"
     env = {**os.environ, "ORDERDESK_DATABASE_URL": url, "ORDERDESK_REST_TOKEN": TOKEN,
-           "ORDERDESK_ACTIONS_SECRET": ACTIONS_SECRET, "ORDERDESK_ACTION_TIMEOUT": "5"}
+           "ORDERDESK_ACTIONS_SECRET": ACTIONS_SECRET, "ORDERDESK_ACTION_TIMEOUT": "5",
+           "LOG_LEVEL": "DEBUG"}  # the log tests read what the most talkative level writes
     venv_bin = Path(sys.executable).parent
     subprocess.run([str(venv_bin / "orderdesk"), "demo", "--reset"], env=env, check=True, capture_output=True)
     endpoints = tmp / "endpoints.yml"
@@ -76,7 +77,7 @@ def start_servers(tmp_path_factory):
                          cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT),
         subprocess.Popen([sys.executable, "-m", "orderdesk.servers.rasa", "run", "--model", str(model),
                           "--port", str(RASA_PORT),
-                          "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
+                          "--credentials", "credentials.yml", "--endpoints", str(endpoints), "--debug"],
                          cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT),
     ]
     try:
