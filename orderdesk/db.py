@@ -227,6 +227,18 @@ _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
+LOCK_WAIT_ENV = "ORDERDESK_DB_LOCK_WAIT"
+DEFAULT_LOCK_WAIT = 4.0  # seconds; below the action timeout (10 s), so the bot can still say what happened
+
+
+def lock_wait_seconds() -> float:
+    """How long a transaction waits for a lock (SQLite's busy timeout, PostgreSQL's lock_timeout)."""
+    try:
+        return max(0.1, float(os.environ.get(LOCK_WAIT_ENV) or DEFAULT_LOCK_WAIT))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -235,7 +247,8 @@ def make_engine(url: str) -> Engine:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError:
                 pass  # an unusable path: connecting fails, and the services report the store unavailable
-        engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, future=True,
+                               connect_args={"timeout": lock_wait_seconds(), "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):
@@ -253,7 +266,12 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A server that does not answer, a row lock held too long or a stuck statement fail fast (the services
+    # report the store unavailable) instead of holding the conversation past the action timeout.
+    wait_ms = int(lock_wait_seconds() * 1000)
+    options = f"-c lock_timeout={wait_ms} -c statement_timeout={2 * wait_ms}"
+    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                         connect_args={"connect_timeout": 3, "options": options})
 
 
 def get_engine(url: Optional[str] = None) -> Engine:
