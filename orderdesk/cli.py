@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence
 from .clock import iso as _iso
 from .clock import parse_time
 from .model import CANCELLATION_REASONS, DISPUTE_REASONS
+from .services import OPERATOR  # the CLI's commands act for the marketplace, on any order
 
 
 def _at(value: Optional[str]) -> Optional[datetime]:
@@ -103,7 +104,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"imported {counts['customers']} customers and {counts['orders']} orders")
             return 0
         if args.command == "explain":
-            d = svc.explain(args.order_id, at=args.at, actor="cli")
+            d = svc.explain(args.order_id, at=args.at, actor="cli", customer_id=OPERATOR)
             if args.json:
                 json.dump(decision_json(d), out, indent=2)
                 out.write("\n")
@@ -129,7 +130,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.reject and not args.tracking:
                 raise ServiceError("--reject needs --tracking NUMBER: a seller who rejects must give the tracking "
                                    "number")
-            r = svc.seller_respond(args.order_id, approve=args.approve, tracking_number=args.tracking, at=args.at)
+            r = svc.seller_respond(args.order_id, operator=OPERATOR, approve=args.approve,
+                                   tracking_number=args.tracking, at=args.at)
             if r.refused:
                 print(f"nothing to respond to on order {r.decision.order.id}: {r.rule}", file=sys.stderr)
                 return 1
@@ -148,12 +150,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _demo(svc, args)
         if args.command in ("cancel", "dispute"):
             if args.command == "cancel":
-                r = svc.request_cancellation(args.order_id, args.reason, channel="cli", at=args.at)
+                r = svc.request_cancellation(args.order_id, args.reason, customer_id=OPERATOR, channel="cli",
+                                             at=args.at)
                 a = r.decision.cancel
             else:
                 r = svc.open_dispute(args.order_id, reason=args.reason, description=args.description,
                                      refund="partial" if args.partial else "full", amount=args.partial,
-                                     channel="cli", at=args.at)
+                                     channel="cli", at=args.at, customer_id=OPERATOR)
                 a = r.decision.dispute
             if r.refused:
                 print(f"refused ({r.rule}): {a.explanation}", file=sys.stderr)

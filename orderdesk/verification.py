@@ -140,7 +140,8 @@ class Verification:
 
         return self._run(work)
 
-    def _lock(self, repo: VerificationRepository, order_id: str, conversation: str, now: datetime) -> Optional[datetime]:
+    def _lock(self, repo: VerificationRepository, order_id: str, conversation: str,
+              now: datetime) -> Optional[datetime]:
         since = now - WINDOW
         until = [self._locked_until(repo.failures_since(since, order_id=order_id)),
                  self._locked_until(repo.failures_since(since, conversation=conversation))]

@@ -100,7 +100,8 @@ def test_a_one_megabyte_message_is_answered_at_once_while_another_conversation_g
 
     huge = json.dumps({"sender": "flooder", "message": "x" * 1_000_000}).encode()
     normal = json.dumps({"sender": "demo", "message": "hello"}).encode()
-    threads = [threading.Thread(target=send, args=("huge", huge)), threading.Thread(target=send, args=("normal", normal))]
+    threads = [threading.Thread(target=send, args=("huge", huge)),
+               threading.Thread(target=send, args=("normal", normal))]
     for t in threads:
         t.start()
     for t in threads:
@@ -121,7 +122,8 @@ def test_a_message_at_the_cap_without_spaces_does_not_hold_up_another_conversati
 
     dense = json.dumps({"sender": "dense", "message": "a@" * (MAX_MESSAGE_CHARS // 2)}).encode()
     normal = json.dumps({"sender": "demo", "message": "hello"}).encode()
-    threads = [threading.Thread(target=send, args=("dense", dense)), threading.Thread(target=send, args=("normal", normal))]
+    threads = [threading.Thread(target=send, args=("dense", dense)),
+               threading.Thread(target=send, args=("normal", normal))]
     for t in threads:
         t.start()
     for t in threads:
