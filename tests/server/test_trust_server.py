@@ -134,9 +134,11 @@ def test_a_message_at_the_cap_without_spaces_does_not_hold_up_another_conversati
 
 def test_logs_carry_no_emails_and_no_long_messages(server):
     say(fresh("logger"), "my email is someone.private@example.org and " + "blah " * 2000)
+    say("logger", '/provide_order_number{"order_number":"8100000000000003"} %s %d {0} {x}')  # a button payload
     post_actions(forged_call(), secret="wrong")
     for name in ("rasa.log", "actions.log"):
         text = (server["tmp"] / name).read_text(errors="replace")
         assert "someone.private" not in text, name
         assert not re.search(r"[\w.+-]+@example\.(com|org)", text), name
         assert max((len(line) for line in text.splitlines()), default=0) < 1000, name
+        assert "Logging error" not in text and "not all arguments converted" not in text, name
