@@ -142,3 +142,13 @@ def test_logs_carry_no_emails_and_no_long_messages(server):
         assert not re.search(r"[\w.+-]+@example\.(com|org)", text), name
         assert max((len(line) for line in text.splitlines()), default=0) < 1000, name
         assert "Logging error" not in text and "not all arguments converted" not in text, name
+
+
+def test_a_verification_ends_with_the_session(server):
+    sender = fresh("session-ender")
+    say(sender, "where is my refund for order 8100000000000007")
+    assert "Alipay" in texts(say(sender, "my email is demo@example.com"))
+    assert "Alipay" in texts(say(sender, "and the refund for 8100000000000007?"))  # still verified
+    say(sender, "/session_start")  # what 30 minutes idle does: a new session, no slots carried over
+    text = texts(say(sender, "where is my refund for order 8100000000000007"))
+    assert "email" in text and "Alipay" not in text
