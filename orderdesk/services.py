@@ -179,6 +179,8 @@ class Services:
         """The customer's `limit` most recent orders as of `at`, ranked for `question`: the orders it
         is about first (`Candidate.relevant`), then the rest. Reads only: transitions that are due are
         applied to the snapshots, not saved."""
+        if not (isinstance(customer_id, str) and customer_id):
+            raise NotYourOrder("Nobody is acting: only a customer's own orders are listed.")
         now = self._now(at)
         return self._run(lambda uow: rank(uow.orders.recent_orders(customer_id, limit), question, now, self.config))
 

@@ -8,7 +8,8 @@ conversation's lock lives 60 s; an action server that is down or hung leaves the
   below the 60 s lock lifetime);
 * an action call that fails (refused connection, timeout, 5xx, 401) answers `utter_action_unavailable` from
   the domain instead of nothing; a form's validation rejection (`ActionExecutionRejection`) is left to Rasa;
-* every log record is made safe to keep (`logsafe`).
+* every log record is made safe to keep (`logsafe`);
+* request bodies are capped at 2 MB (`SANIC_REQUEST_MAX_SIZE`) instead of Sanic's 100 MB.
 
 Patching is confined to this entry point: importing the module changes nothing, `install()` does.
 """
@@ -82,9 +83,15 @@ def install(timeout: Optional[float] = None) -> float:
     return seconds
 
 
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a capped message (12,000 characters) in JSON is far below this
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     logsafe.install()
     install()
+    # Sanic reads SANIC_* variables into the app's config: bodies over this are refused (413) before parsing,
+    # where the default would read and parse 100 MB.
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_BODY_BYTES))
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]

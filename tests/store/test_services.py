@@ -482,6 +482,12 @@ def test_no_service_reads_or_changes_an_order_for_nobody(services, orders, call)
     assert orders.totals() == before
 
 
+def test_orders_are_listed_only_for_a_customer(services, orders):
+    for who in (None, "", OPERATOR):
+        with pytest.raises(NotYourOrder):
+            services.orders_for_question(who, "cancel_order")
+
+
 def test_the_acting_customer_is_a_required_argument_of_every_order_service():
     import inspect
 
