@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from orderdesk import ROOT
+
 # Response-name prefixes that actions/answers.py and actions/actions.py build at run time.
 BUILT_PREFIXES = ("utter_rule_", "utter_closed_", "utter_status_", "utter_refund_destination_", "utter_general_",
                   "utter_offer_")
