@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 
 from .clock import iso, parse_time
 from .model import CANCELLATION_REASONS, DISPUTE_REASONS
+from .services import OPERATOR  # the CLI's commands act for the marketplace, on any order
 
 
 def _at(value: Optional[str]) -> Optional[datetime]:
@@ -68,7 +69,7 @@ def cmd_import(svc, args) -> int:
 
 
 def cmd_explain(svc, args) -> int:
-    d = svc.explain(args.order_id, at=args.at, actor="cli")
+    d = svc.explain(args.order_id, at=args.at, actor="cli", customer_id=OPERATOR)
     if args.json:
         _print_json(decision_json(d))
         return 0
@@ -97,7 +98,8 @@ def cmd_seller_respond(svc, args) -> int:
 
     if args.reject and not args.tracking:
         raise InvalidInput("--reject needs --tracking NUMBER: a seller who rejects must give the tracking number")
-    r = svc.seller_respond(args.order_id, approve=args.approve, tracking_number=args.tracking, at=args.at)
+    r = svc.seller_respond(args.order_id, operator=OPERATOR, approve=args.approve, tracking_number=args.tracking,
+                           at=args.at)
     return _outcome(r, f"nothing to respond to on order {r.decision.order.id}: {r.rule}", f"{r.reference}: {r.state}")
 
 
@@ -139,13 +141,14 @@ def _filed(r, answer) -> int:
 
 
 def cmd_cancel(svc, args) -> int:
-    r = svc.request_cancellation(args.order_id, args.reason, channel="cli", at=args.at)
+    r = svc.request_cancellation(args.order_id, args.reason, customer_id=OPERATOR, channel="cli", at=args.at)
     return _filed(r, r.decision.cancel)
 
 
 def cmd_dispute(svc, args) -> int:
     r = svc.open_dispute(args.order_id, reason=args.reason, description=args.description,
-                         refund="partial" if args.partial else "full", amount=args.partial, channel="cli", at=args.at)
+                         refund="partial" if args.partial else "full", amount=args.partial, channel="cli", at=args.at,
+                         customer_id=OPERATOR)
     return _filed(r, r.decision.dispute)
 
 

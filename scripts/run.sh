@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the assistant on the embedded default: SQLite store with demo data, the action
-# server (5055), the Rasa server with REST and socket.io (5005) and the chat page (8080).
+# server (5055, 127.0.0.1, shared secret), the Rasa server with REST and socket.io (5005) and the chat page (8080).
 # `scripts/run.sh shell` chats in the terminal instead. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,35 +15,35 @@ $VENV/bin/orderdesk migrate >/dev/null
 $VENV/bin/orderdesk demo --if-empty
 $VENV/bin/orderdesk sweep >/dev/null
 
-# The REST channel answers only the shop's backend, with a bearer token: ORDERDESK_REST_TOKEN, or one
-# generated once into var/rest-token (readable by this user only).
+# Secrets: the variable when set, else one generated once into var/FILE (readable by this user only).
 mkdir -p var
-if [ -z "${ORDERDESK_REST_TOKEN:-}" ]; then
-  if ! [ -s var/rest-token ]; then
-    (umask 077; $VENV/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' >var/rest-token)
+secret() {  # secret VARIABLE FILE
+  if [ -z "${!1:-}" ]; then
+    [ -s "var/$2" ] || (umask 077; $VENV/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' >"var/$2")
+    printf -v "$1" '%s' "$(cat "var/$2")"
   fi
-  ORDERDESK_REST_TOKEN=$(cat var/rest-token)
-fi
-export ORDERDESK_REST_TOKEN
-# The web widget's customer tokens are signed with ORDERDESK_WIDGET_SECRET (generated once into var/ when unset).
-if [ -z "${ORDERDESK_WIDGET_SECRET:-}" ]; then
-  if ! [ -s var/widget-secret ]; then
-    (umask 077; $VENV/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' >var/widget-secret)
-  fi
-  ORDERDESK_WIDGET_SECRET=$(cat var/widget-secret)
-fi
+  export "${1?}"
+}
+# The REST channel answers only the shop's backend, with a bearer token.
+secret ORDERDESK_REST_TOKEN rest-token
+# The web widget's customer tokens are signed with this.
+secret ORDERDESK_WIDGET_SECRET widget-secret
 # Servers listen on loopback unless ORDERDESK_BIND says otherwise (a reverse proxy in front for the public).
 BIND=${ORDERDESK_BIND:-127.0.0.1}
 # Browsers may open the bot (socket.io, CORS) only from these origins: by default the chat page's own.
 ORDERDESK_ALLOWED_ORIGINS=${ORDERDESK_ALLOWED_ORIGINS:-http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT}
 read -ra CORS <<<"${ORDERDESK_ALLOWED_ORIGINS//,/ }"
-export ORDERDESK_WIDGET_SECRET ORDERDESK_ALLOWED_ORIGINS ORDERDESK_BIND=$BIND ORDERDESK_RASA_PORT=$RASA_PORT WEB_PORT
+export ORDERDESK_ALLOWED_ORIGINS ORDERDESK_BIND=$BIND ORDERDESK_RASA_PORT=$RASA_PORT WEB_PORT
+# Rasa proves itself to the action server with a shared secret (endpoints.yml sends it). The action server
+# listens on 127.0.0.1 unless ORDERDESK_ACTIONS_HOST says otherwise.
+secret ORDERDESK_ACTIONS_SECRET actions-secret
+export ORDERDESK_ACTIONS_URL=${ORDERDESK_ACTIONS_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}
 
 pids=()
 cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup INT TERM EXIT
 
-$VENV/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" >var/actions.log 2>&1 &
+$VENV/bin/python -m orderdesk.servers.actions --port "$ACTIONS_PORT" >var/actions.log 2>&1 &
 pids+=($!)
 # The time-driven transitions (72 h seller window, unpaid close, escalation) every minute.
 ( while sleep 60; do $VENV/bin/orderdesk sweep >>var/sweep.log 2>&1 || true; done ) &
@@ -57,7 +57,7 @@ if [ "${1:-}" = "shell" ]; then
   exit 0
 fi
 
-$VENV/bin/rasa run --model "$MODEL" --port "$RASA_PORT" --credentials credentials.yml \
+$VENV/bin/python -m orderdesk.servers.rasa run --model "$MODEL" --port "$RASA_PORT" --credentials credentials.yml \
   --endpoints endpoints.yml --interface "$BIND" --cors "${CORS[@]}" >var/rasa.log 2>&1 &
 pids+=($!)
 $VENV/bin/python -m orderdesk.web --port "$WEB_PORT" --bind "$BIND" >var/web.log 2>&1 &

@@ -6,7 +6,8 @@
 - The actions reach the store only through the services: `actions/` never imports `orderdesk.db`
   or `orderdesk.repository`.
 - Rasa plug-ins live in `orderdesk/nlp/` and `orderdesk/channels/` (and the lock store,
-  `orderdesk/lockstore.py`); nothing else in `orderdesk/` imports Rasa.
+  `orderdesk/lockstore.py`), the servers' entry points in `orderdesk/servers/`; nothing else in
+  `orderdesk/` imports Rasa.
 - Only the repository layer (`orderdesk/repository.py`, with the tables in `orderdesk/db.py` and the
   schema in `orderdesk/migrations/`) touches a session, a table or a SQL statement.
 """
@@ -22,11 +23,11 @@ from orderdesk import ROOT
 
 PACKAGE = ROOT / "orderdesk"
 PURE = ["model", "policy", "policy_config", "candidates"]
-RASA_HOMES = ("nlp", "channels", "lockstore.py")  # lockstore.py: the Redis lock store plug-in
+RASA_HOMES = ("nlp", "channels", "lockstore.py", "servers")  # lockstore.py: the Redis lock store plug-in
 REPOSITORY_LAYER = {"db.py", "repository.py", "migrations"}
 STDLIB = set(sys.stdlib_module_names)
 TABLES = {"customers", "chat_links", "sellers", "orders", "cancellation_requests", "disputes", "refunds",
-          "handoff_requests", "audit_log", "metadata"}
+          "handoff_requests", "audit_log", "metadata", "verification_attempts", "verified_conversations"}
 SQL = {"select", "insert", "update", "delete", "text", "Session", "Table", "Column"}
 
 

@@ -55,10 +55,10 @@ class LocalCmdlineInput(CmdlineInput):
 def main(argv: Optional[list[str]] = None) -> None:
     from rasa.core import channels
 
-    from orderdesk.nlp import rasa_cli
+    from orderdesk.servers import rasa as rasa_server
 
     channels.BUILTIN_CHANNELS["cmdline"] = LocalCmdlineInput
-    rasa_cli.main(["shell", "--interface", "127.0.0.1", *(sys.argv[1:] if argv is None else argv)])
+    rasa_server.main(["shell", "--interface", "127.0.0.1", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

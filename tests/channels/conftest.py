@@ -53,23 +53,24 @@ def channels_server(tmp_path_factory, fake_apis):
            "ORDERDESK_TELEGRAM_WEBHOOK_URL": "https://bot.example.test/webhooks/telegram/webhook",
            "ORDERDESK_TELEGRAM_API_URL": f"http://127.0.0.1:{FAKE_API_PORT}",
            "ORDERDESK_SLACK_TOKEN": "xoxb-test", "ORDERDESK_SLACK_SIGNING_SECRET": SLACK_SECRET,
-           "ORDERDESK_SLACK_API_URL": f"http://127.0.0.1:{FAKE_API_PORT}/api/"}
+           "ORDERDESK_SLACK_API_URL": f"http://127.0.0.1:{FAKE_API_PORT}/api/",
+           # The action server as production runs it: behind the shared secret that endpoints.yml sends.
+           "ORDERDESK_ACTIONS_SECRET": "test-channels-actions-secret",
+           "ORDERDESK_ACTIONS_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook"}
     env.pop("ORDERDESK_REST_TOKEN", None)
     venv_bin = Path(sys.executable).parent
     subprocess.run([str(venv_bin / "orderdesk"), "demo", "--reset"], env=env, check=True, capture_output=True)
     for channel, chat in (("telegram", str(TELEGRAM_DEMO_CHAT)), ("slack", SLACK_DEMO_USER)):
         subprocess.run([str(venv_bin / "orderdesk"), "link", "demo", channel, chat], env=env, check=True,
                        capture_output=True)
-    endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ACTIONS_PORT}/webhook"\n')
     names = ("actions", "rasa", "web")
     logs = {n: open(tmp / f"{n}.log", "w") for n in names}
     procs = [
-        subprocess.Popen([str(venv_bin / "rasa"), "run", "actions", "--actions", "actions", "--port",
-                          str(ACTIONS_PORT)], cwd=ROOT, env=env, stdout=logs["actions"], stderr=subprocess.STDOUT),
-        subprocess.Popen([str(venv_bin / "rasa"), "run", "--model", str(model), "--port", str(RASA_PORT),
-                          "--interface", "127.0.0.1", "--credentials", "credentials.yml", "--endpoints",
-                          str(endpoints), "--cors", PAGE_ORIGIN],
+        subprocess.Popen([sys.executable, "-m", "orderdesk.servers.actions", "--port", str(ACTIONS_PORT)],
+                         cwd=ROOT, env=env, stdout=logs["actions"], stderr=subprocess.STDOUT),
+        subprocess.Popen([sys.executable, "-m", "orderdesk.servers.rasa", "run", "--model", str(model),
+                          "--port", str(RASA_PORT), "--interface", "127.0.0.1", "--credentials", "credentials.yml",
+                          "--endpoints", "endpoints.yml", "--cors", PAGE_ORIGIN],
                          cwd=ROOT, env=env, stdout=logs["rasa"], stderr=subprocess.STDOUT),
         subprocess.Popen([sys.executable, "-m", "orderdesk.web", "--port", str(WEB_PORT), "--bind", "127.0.0.1"],
                          cwd=ROOT, env=env, stdout=logs["web"], stderr=subprocess.STDOUT),

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from orderdesk import cli, db, runtime
 from orderdesk.demo import SITUATIONS
 from orderdesk.importer import import_payload
+from orderdesk.services import OPERATOR
 from support import NOW, ago, iso, order_record, payload, shipped_record
 
 SCRIPT = Path(sys.executable).with_name("orderdesk")
@@ -386,7 +387,7 @@ def test_demo_if_empty_loads_once(run, store):
 
 
 def test_demo_reset_replaces_everything_with_the_demo_set(loaded, store, services):
-    services.request_cancellation(UNPAID, "other")
+    services.request_cancellation(UNPAID, "other", customer_id=OPERATOR)
     assert loaded("demo", "--reset")[0] == 0
 
     assert store.order(UNPAID) is None

@@ -1,138 +1,10 @@
-"""The running assistant, through Rasa's REST channel: one Rasa server and one action
-server (ports of their own) shared by every test here, on a SQLite store with demo data.
-
-Needs the trained model: `make test` trains it (when its inputs changed) and passes
-its path in ORDERDESK_TEST_MODEL. Without a model these tests are skipped with that
-reason, except in CI (CI=true), where a missing model fails the run.
-"""
+"""The running assistant, through our REST channel (the servers: serverkit, one pair per session)."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-from typing import Optional
-
-import pytest
-from sqlalchemy import create_engine, func, select
 
 from orderdesk import db
-
-ROOT = Path(__file__).resolve().parents[2]
-RASA_PORT = int(os.environ.get("ORDERDESK_TEST_RASA_PORT", "15005"))
-ACTIONS_PORT = int(os.environ.get("ORDERDESK_TEST_ACTIONS_PORT", "15055"))
-TOKEN = "test-integration-token"  # the shop backend's bearer token for this test server
-
-
-def _model() -> Path:
-    raw = os.environ.get("ORDERDESK_TEST_MODEL")
-    if raw and Path(raw).exists():
-        return Path(raw)
-    from orderdesk.nlp.train import model_path
-
-    if model_path().exists():
-        return model_path()
-    why = "no trained model for the current data (run `make test`, which trains it)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(why)
-    pytest.skip(why)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _get(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    model = _model()
-    for port in (RASA_PORT, ACTIONS_PORT):
-        if not _free(port):
-            pytest.fail(f"port {port} is taken; set ORDERDESK_TEST_RASA_PORT / ORDERDESK_TEST_ACTIONS_PORT")
-    tmp = tmp_path_factory.mktemp("server")
-    url = f"sqlite:///{tmp}/orders.db"
-    env = {**os.environ, "ORDERDESK_DATABASE_URL": url, "ORDERDESK_REST_TOKEN": TOKEN}
-    venv_bin = Path(sys.executable).parent
-    subprocess.run([str(venv_bin / "orderdesk"), "demo", "--reset"], env=env, check=True, capture_output=True)
-    endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ACTIONS_PORT}/webhook"\n')
-    logs = [open(tmp / "actions.log", "w"), open(tmp / "rasa.log", "w")]
-    procs = [
-        subprocess.Popen([str(venv_bin / "rasa"), "run", "actions", "--actions", "actions", "--port",
-                          str(ACTIONS_PORT)], cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT),
-        subprocess.Popen([str(venv_bin / "rasa"), "run", "--model", str(model), "--port", str(RASA_PORT),
-                          "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
-                         cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT),
-    ]
-    try:
-        deadline = time.monotonic() + 240
-        while not (_get(f"http://127.0.0.1:{RASA_PORT}/") and _get(f"http://127.0.0.1:{ACTIONS_PORT}/health")):
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                pytest.fail("servers did not start:\n" + (tmp / "rasa.log").read_text()[-3000:]
-                            + (tmp / "actions.log").read_text()[-3000:])
-            time.sleep(1)
-        yield {"url": url, "tmp": tmp}
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for f in logs:
-            f.close()
-
-
-def post(body: bytes, token: Optional[str] = TOKEN, content_type: str = "application/json") -> tuple[int, bytes]:
-    """POST to the REST webhook; (status, body) whatever the status."""
-    headers = {"Content-Type": content_type}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook", data=body, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def say(sender: str, message: str) -> list[dict]:
-    status, body = post(json.dumps({"sender": sender, "message": message}).encode())
-    assert status == 200, body[:300]
-    return json.loads(body)
-
-
-def fresh(sender: str) -> str:
-    """Start the conversation over (Rasa's built-in /restart)."""
-    say(sender, "/restart")
-    return sender
-
-
-def texts(replies: list[dict]) -> str:
-    return "\n".join(r.get("text", "") for r in replies)
-
-
-def count(url: str, table) -> int:
-    engine = create_engine(url, future=True)
-    try:
-        with engine.connect() as c:
-            return c.execute(select(func.count()).select_from(table)).scalar_one()
-    finally:
-        engine.dispose()
+from serverkit import count, fresh, post, say, texts
 
 
 def test_linked_buyer_is_offered_their_recent_orders_as_buttons(server):
@@ -228,3 +100,10 @@ def test_an_oversize_message_gets_a_clear_answer_and_is_not_processed(server):
     status, body = post(json.dumps({"sender": "huge", "message": "x" * 1_000_000}).encode())
     assert status == 413
     assert "too long" in texts(json.loads(body))
+
+
+def test_a_body_over_two_megabytes_and_oversized_metadata_are_refused_before_any_processing(server):
+    status, _ = post(json.dumps({"sender": "huge", "message": "hi", "pad": "x" * 3_000_000}).encode())
+    assert status == 413
+    status, body = post(json.dumps({"sender": "meta", "message": "hi", "metadata": {"x": "y" * 10_000}}).encode())
+    assert status == 413 and b"metadata" in body
