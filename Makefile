@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SPACY_MODEL := models/spacy_en_orderdesk
 export ORDERDESK_DATABASE_URL ?= sqlite:///$(CURDIR)/var/orderdesk.db
 
-.PHONY: install run shell test test-fast test-rasa eval spacy-model model sweep demo-reset bench clean
+.PHONY: install run shell test test-fast test-rasa eval eval-dialogues spacy-model model sweep demo-reset bench clean
 
 install: $(STAMP)
 
@@ -47,8 +47,13 @@ test: model
 test-fast: $(STAMP)
 	$(PY) -m pytest -q tests
 
-eval: spacy-model
+eval: model
 	$(PY) -m orderdesk.nlp.eval_nlu
+	$(PY) tests/dialogues/runner.py --share tests/dialogues/blind
+
+# The conversation figure alone: the share of the blind conversations (tests/dialogues/blind) fully right.
+eval-dialogues: model
+	$(PY) tests/dialogues/runner.py --share tests/dialogues/blind
 
 bench: model
 	$(PY) benchmarks/bench_core.py
