@@ -16,7 +16,9 @@ name another). For every other question the relevant orders only come first amon
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from datetime import datetime
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -212,3 +214,57 @@ def the_one(question: str, candidates: Sequence[Candidate]) -> Optional[Order]:
         if len(hits) == 1:
             return hits[0]
     return None
+
+
+# --------------------------------------------------------------------------- orders named by their item
+
+# Item words too common in other senses to name an order on their own ("I'm running out of time").
+_WEAK_WORDS = frozenset({"running", "smart", "winter", "wireless", "mechanical", "camping", "kitchen", "order",
+                         "item", "thing", "stuff", "case", "light", "phone", "set", "pack", "new", "the"})
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _stem(word: str) -> str:
+    w = word.lower()
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+def _same(a: str, b: str) -> bool:
+    """Same word, allowing plurals and, in longer words, one or two typos."""
+    a, b = _stem(a), _stem(b)
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5:
+        return False
+    return SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+def items_named(text: str, orders: Sequence[Order]) -> list[Order]:
+    """The orders whose item the text names: the best-matching ones (ties all returned).
+
+    An order is named when the text has its item's last word ("lamp" for "LED desk lamp"), two
+    of its words, or one of its words that is not a common word in other senses. Plurals and
+    small typos count ("headphnes", "organizer")."""
+    said = [w for w in _WORD.findall(text.lower()) if len(w) >= 3]
+    if not said:
+        return []
+    scored: list[tuple[int, Order]] = []
+    for o in orders:
+        words = [w for w in _WORD.findall(o.item.lower()) if len(w) >= 3]
+        if not words:
+            continue
+        hits = [w for w in words if any(_same(w, s) for s in said)]
+        head = words[-1] in hits
+        strong = [w for w in hits if w not in _WEAK_WORDS]
+        if head or len(hits) >= 2 or strong:
+            scored.append((len(hits) + (1 if head else 0), o))
+    if not scored:
+        return []
+    best = max(score for score, _ in scored)
+    return [o for score, o in scored if score == best]

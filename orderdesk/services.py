@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Optional
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import db
@@ -430,6 +430,23 @@ class Services:
                              reference=ref, sender_id=sender_id[:128])
             uow.commit()
             return ref
+
+        return self._run(work)
+
+    def add_to_handoff(self, reference: str, line: str) -> bool:
+        """Append a line to an open handoff's transcript (what the buyer wrote while waiting).
+        False when there is no such handoff."""
+        line = _text(line)
+
+        def work(uow: UnitOfWork) -> bool:
+            h = db.handoff_requests.c
+            row = uow.session.execute(select(h.transcript).where(h.reference == reference)).first()
+            if row is None:
+                return False
+            uow.session.execute(update(db.handoff_requests).where(h.reference == reference)
+                                .values(transcript=(row[0] + "\n" + line)[:100_000]))
+            uow.commit()
+            return True
 
         return self._run(work)
 
