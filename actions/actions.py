@@ -170,8 +170,10 @@ class ActionAnswerQuestion(Action):
                 candidates = svc.orders_for_question(linked, question) if linked else []
             return candidates
 
-        if angry:
-            dispatcher.utter_message(response="utter_sorry" if (order_number or given) else "utter_sorry_no_order")
+        def apologise(with_facts: bool) -> None:
+            """An angry buyer hears sorry first: then the key fact, or how we get to it."""
+            if angry:
+                dispatcher.utter_message(response="utter_sorry" if with_facts else "utter_sorry_no_order")
 
         page = _first_entity(tracker, "order_page")
         if page and linked and not given:
@@ -194,6 +196,7 @@ class ActionAnswerQuestion(Action):
                 given = named[0].id
             elif len(named) > 1 and not (order_number and order_number in {o.id for o in named}):
                 ids = {o.id for o in named}
+                apologise(False)
                 dispatcher.utter_message(response="utter_choose_order",
                                          buttons=order_buttons([c for c in ranked() if c.order.id in ids]))
                 return events + _keep_followup(followup)
@@ -208,6 +211,7 @@ class ActionAnswerQuestion(Action):
                 order_number, newly_chosen = None, True
                 if customer_id is None:
                     if not email:
+                        apologise(False)
                         dispatcher.utter_message(response="utter_ask_email", order_number=given)
                         return [SlotSet("pending_order", given)] + _keep_followup(followup)
                     events.append(SlotSet("pending_order", given))
@@ -245,6 +249,7 @@ class ActionAnswerQuestion(Action):
                 return events
             if followup or (topic is None and not angry):
                 # A follow-up with no order in play: ask which order, never guess one.
+                apologise(False)
                 if linked and ranked():
                     dispatcher.utter_message(response="utter_which_order_followup", buttons=order_buttons(ranked()))
                 else:
@@ -254,6 +259,7 @@ class ActionAnswerQuestion(Action):
             if the_order is not None:
                 order_number, newly_chosen = the_order.id, True
             elif ranked():
+                apologise(False)
                 dispatcher.utter_message(response="utter_choose_order", buttons=order_buttons(ranked()))
                 if angry:
                     dispatcher.utter_message(response="utter_offer_person")
@@ -262,6 +268,7 @@ class ActionAnswerQuestion(Action):
                 dispatcher.utter_message(response="utter_no_orders")
                 return events
             else:
+                apologise(False)
                 dispatcher.utter_message(response=GENERAL.get(question, "utter_general_status"))
                 dispatcher.utter_message(response="utter_ask_order_number")
                 if angry:
@@ -285,6 +292,7 @@ class ActionAnswerQuestion(Action):
                 offer = "escalate"
         else:
             responses, offer, deadline = plan_answer(question, decision)
+        apologise(True)
         if newly_chosen:
             dispatcher.utter_message(response="utter_order_in_play", **variables)
         for r in responses:
