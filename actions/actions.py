@@ -110,6 +110,37 @@ def linked_customer(tracker: Tracker, svc: Any) -> Optional[str]:
     return from_identity(tracker, svc)
 
 
+# Several questions in one message (issue 8, point 6): the classifier names one; these cues find
+# the others, which are offered as buttons after the answer. Question forms only, so a report
+# ("the seller cancelled it") is not taken for a request.
+SECOND_QUESTIONS = (
+    (re.compile(r"\b(can|could|may|how (do|can|could)|want to|like to|need to|should) (i|we)?\s*cancel", re.I),
+     "cancel_order"),
+    (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "ask_refund_destination"),
+    (re.compile(r"\b(where|when)\b[^?.!]*\b(refund|my money)\b|\brefund status\b", re.I), "ask_refund_status"),
+    (re.compile(r"\b(can|could|how (do|can|could)|want to|like to|need to) (i|we)?\s*(return|send (it|them) back)", re.I),
+     "ask_return"),
+    (re.compile(r"\b(can|could|how (do|can|could)|want to|like to|should) (i|we)?\s*(open|start|file) a dispute", re.I),
+     "open_dispute"),
+)
+CLAUSES = re.compile(r"[?.!;]+|\balso\b|\band\b|,", re.I)
+SAME_FAMILY = {"destination": "refund"}
+
+
+def other_questions(text: str, answered: str) -> list[str]:
+    """Questions the message asks besides the one answered (intents, at most two)."""
+    clauses = [c for c in CLAUSES.split(text) if c and c.strip()]
+    if len(clauses) < 2:
+        return []
+    family = lambda i: SAME_FAMILY.get(TOPICS.get(i, ("status",))[-1], TOPICS.get(i, ("status",))[-1])  # noqa: E731
+    seen, out = {family(answered)}, []
+    for pattern, intent in SECOND_QUESTIONS:
+        if pattern.search(text) and family(intent) not in seen:
+            seen.add(family(intent))
+            out.append(intent)
+    return out[:2]
+
+
 def _keep_followup(followup: Optional[str]) -> list[EventType]:
     """Remember a follow-up asked before its order was known, to answer it once the order is."""
     return [SlotSet("followup", followup)] if followup else []
@@ -312,6 +343,11 @@ class ActionAnswerQuestion(Action):
         if angry:
             dispatcher.utter_message(response="utter_offer_person")
             return events + [SlotSet("offer", None)]
+        others = [] if followup else other_questions(_text(tracker), question)
+        if others:
+            dispatcher.utter_message(response="utter_also_asked", buttons=[
+                {"title": TITLES[i][0].format(item=o.item), "payload": '/%s{"order_number":"%s"}' % (i, o.id)}
+                for i in others])
         if followup and offer is None:
             return events  # a follow-up keeps what was offered
         # A new answer: what the previous one offered, and any half-filled form, are gone.

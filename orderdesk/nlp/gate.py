@@ -1,12 +1,18 @@
-"""Messages with no words to understand get a menu, not a guess.
+"""Messages the classifier should not guess at: no words to understand, or another language.
 
-DIET always names some intent, often with confidence: "asdkjh qwpoeiru" or "🤔🤔" would be read
-as a question and answered. This component runs after the classifiers and turns a message into
-`nlu_fallback` with an empty ranking when no word in it is an English word the pipeline knows
-(no token has a Brown cluster, see `orderdesk.nlp.clusters`; words in other scripts are left
-to the language check) and it carries no entity (an order
-number or an email is information, not noise). The bot's clarification step
-(`action_default_ask_affirmation`) shows its short menu for a fallback with no ranking.
+DIET always names some intent, often with confidence: "asdkjh qwpoeiru", "🤔🤔" or "quiero
+cancelar" would be read as an English question and answered. This component runs after the
+classifiers and looks at the words themselves:
+
+* another language: a message in another script (Cyrillic, ...), or one where most words are not
+  English words the pipeline knows (no Brown cluster, see `orderdesk.nlp.clusters`) and `langid`
+  (an offline language identifier with its model in the package) names another language with
+  confidence, becomes `other_language`; the bot answers in that language where it has the text;
+* noise: no run of two letters (emoji, punctuation), or letters but no known word and no other
+  language, becomes `nlu_fallback` with an empty ranking; the bot's clarification step
+  (`action_default_ask_affirmation`) shows its short menu for that.
+
+A message with an entity (an order number, an email) is information, never noise.
 
     - name: orderdesk.nlp.gate.MessageGate   # after FallbackClassifier
 """
@@ -24,25 +30,54 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 FALLBACK = "nlu_fallback"
+OTHER_LANGUAGE = "other_language"
 LETTERS = re.compile(r"[^\W\d_]{2,}")
+# The languages langid may choose from (buyers of this marketplace); English among them.
+LANGUAGES = ["en", "es", "pt", "ru", "fr", "de", "it", "pl", "tr", "nl", "uk"]
+KNOWN_SHARE = 0.5  # below this share of known English words, ask langid
+CONFIDENCE = 0.9
 
 
-def is_noise(text: str, clusters: Optional[List[int]], has_entities: bool) -> bool:
-    """No word to understand: no run of two letters, or (when the token clusters are known)
-    no token that is a known English word. Entities are never noise."""
+class _LangId:
+    _ident: Any = None
+
+    @classmethod
+    def classify(cls, text: str) -> tuple[str, float]:
+        if cls._ident is None:
+            from langid.langid import LanguageIdentifier, model
+
+            ident = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+            ident.set_languages(LANGUAGES)
+            cls._ident = ident
+        lang, p = cls._ident.classify(text)
+        return lang, float(p)
+
+
+def verdict(text: str, clusters: Optional[List[int]], has_entities: bool,
+            classify=_LangId.classify) -> Optional[str]:
+    """"other_language", "noise", or None (leave the classifier's answer). `clusters` are the Brown
+    clusters of the message's words (0: not a known English word)."""
     if has_entities:
-        return False
+        return None
     words = LETTERS.findall(text or "")
     if not words:
-        return True
-    if not all(w.isascii() for w in words):  # another script: the language check's business
-        return False
-    return clusters is not None and len(clusters) > 0 and not any(clusters)
+        return "noise"
+    if not all(w.isascii() or w.isalpha() and all(ord(c) < 0x250 for c in w) for w in words):
+        return OTHER_LANGUAGE  # another script
+    if not clusters:
+        return None
+    known = sum(1 for c in clusters if c) / len(clusters)
+    if known >= KNOWN_SHARE:
+        return None
+    lang, p = classify(text)
+    if lang != "en" and p >= CONFIDENCE:
+        return OTHER_LANGUAGE
+    return "noise" if known == 0 else None
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class MessageGate(GraphComponent):
-    """Marks wordless or unintelligible messages as a fallback with no ranking."""
+    """Marks wordless, unintelligible or foreign messages (see the module docstring)."""
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -54,9 +89,13 @@ class MessageGate(GraphComponent):
             text = m.get(TEXT) or ""
             doc = m.get(SPACY_DOCS[TEXT])
             clusters = [t.cluster for t in doc if LETTERS.search(t.text)] if doc is not None else None
-            if is_noise(text, clusters, bool(m.get(ENTITIES))):
+            found = verdict(text, clusters, bool(m.get(ENTITIES)))
+            if found == "noise":
                 m.set(INTENT, {"name": FALLBACK, "confidence": 1.0}, add_to_output=True)
                 m.set(INTENT_RANKING_KEY, [], add_to_output=True)
+            elif found == OTHER_LANGUAGE:
+                m.set(INTENT, {"name": OTHER_LANGUAGE, "confidence": 1.0}, add_to_output=True)
+                m.set(INTENT_RANKING_KEY, [{"name": OTHER_LANGUAGE, "confidence": 1.0}], add_to_output=True)
         return messages
 
     def process_training_data(self, training_data: Any) -> Any:

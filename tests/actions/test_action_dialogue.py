@@ -18,7 +18,7 @@ from actions.forms import ValidateCancelForm, ValidateDisputeForm, ValidateHando
 from botkit import DEMO_EMAIL
 from orderdesk import db
 from orderdesk.candidates import items_named
-from orderdesk.nlp.gate import is_noise
+from orderdesk.nlp.gate import verdict
 
 YOGA_MAT = "8100000000000012"  # closed yesterday, not shipped in time: refund in 2-5 days to PayPal
 KEYBOARD = "8100000000000007"  # the seller cancelled it
@@ -301,14 +301,17 @@ def test_every_title_is_plain_words():
         assert "_" not in with_item + without
 
 
-@pytest.mark.parametrize("text, clusters, noise", [
-    ("🤔🤔", [], True), ("???", [], True), ("", [], True), ("asdkjh qwpoeiru", [0, 0], True),
-    ("where is my refund", [5, 7, 9, 11], False), ("8100000000000012", [], False),
-    ("где мой заказ", [0, 0, 0], False),
+@pytest.mark.parametrize("text, clusters, found", [
+    ("🤔🤔", [], "noise"), ("???", [], "noise"), ("", [], "noise"), ("asdkjh qwpoeiru", [0, 0], "noise"),
+    ("where is my refund", [5, 7, 9, 11], None), ("8100000000000012", [], None),
+    ("refund for my headphnes", [3, 4, 5, 0], None),
+    ("где мой заказ", [0, 0, 0], "other_language"),
+    ("quiero cancelar mi pedido", [0, 0, 4, 0], "other_language"),
+    ("o meu pedido ainda não chegou", [9, 0, 0, 0, 0, 0], "other_language"),
 ])
-def test_the_gate_marks_only_wordless_or_unknown_words(text, clusters, noise):
+def test_the_gate_marks_wordless_unknown_and_foreign_messages(text, clusters, found):
     has_entity = text.isdigit()
-    assert is_noise(text, clusters, has_entity) is noise
+    assert verdict(text, clusters, has_entity) == found
 
 
 @pytest.mark.parametrize("text, response", [
@@ -329,3 +332,27 @@ def test_a_new_session_keeps_the_order_but_no_half_form_offer_or_handoff(run, tr
     r = run(ActionSessionStart(), tracker(slots=slots))
 
     assert r.slots == {"customer_id": "demo", "order_number": LAMP}
+
+
+# --------------------------------------------------------------------------- several questions
+
+@pytest.mark.parametrize("text, answered, others", [
+    ("can I cancel the lamp and where would the refund go?", "cancel_order", ["ask_refund_destination"]),
+    ("where is my refund for the yoga mat? also how do I return something?", "ask_refund_status", ["ask_return"]),
+    ("the seller cancelled my keyboard, where does my money go?", "report_seller_cancelled", []),
+    ("I want to cancel, it has not shipped", "cancel_order", []),
+    ("where is my refund", "ask_refund_status", []),
+])
+def test_other_questions_in_the_message_are_found(text, answered, others):
+    from actions.actions import other_questions
+
+    assert other_questions(text, answered) == others
+
+
+def test_a_second_question_is_offered_as_a_button_for_the_same_order(run, tracker):
+    r = answer(run, tracker, intent="ask_refund_status",
+               text="where is my refund for the yoga mat? also how do I return it?")
+
+    assert "utter_rule_refund_in_progress" in r.responses
+    (button,) = r.message("utter_also_asked")["buttons"]
+    assert button == {"title": "Returning the Yoga mat", "payload": '/ask_return{"order_number":"%s"}' % YOGA_MAT}
