@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import STRONG, Candidate, items_named, the_one
 from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
+from orderdesk.nlp.cues import sounds_angry
 from orderdesk.policy import fmt
 from orderdesk.services import (
     InvalidInput,
@@ -43,12 +44,6 @@ MORE_ORDERS = "More orders"
 # An order number as buyers write it: "8100 0000 0000 0003", "#8100-0000-0000-0003", "no.8100000000000003".
 ORDER_IN_TEXT = re.compile(r"(?<!\w)#?(\d(?:[ \-.]?\d){11,18})(?!\w)")
 EMAIL_IN_TEXT = re.compile(r"[^@\s,;:()<>]+@[^@\s,;:()<>]+\.[a-zA-Z]{2,}")
-# Anger and chargeback threats, whatever intent the message got.
-ANGER = re.compile(r"\b(ridiculous|scam\w*|useless|angry|furious|unacceptable|disgust\w*|chargeback|"
-                   r"charge ?back|thie(f|ves)|fraud|sue|stole|joke|fed up|sick of|worst)\b|[!?]{3,}|\?!|!\?",
-                   re.IGNORECASE)
-
-
 def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "rest"
 
@@ -141,6 +136,23 @@ def other_questions(text: str, answered: str) -> list[str]:
     return out[:2]
 
 
+# The question a message gives with its order number or email ("refund for 81..., my email is ...")
+# when the classifier took it for the number or the email alone.
+TOPIC_WORDS = (
+    (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "ask_refund_destination"),
+    (re.compile(r"\b(refund|money back|my money)\b", re.I), "ask_refund_status"),
+    (re.compile(r"\bcancel", re.I), "cancel_order"),
+    (re.compile(r"\b(return|send (it|them) back)\b", re.I), "ask_return"),
+    (re.compile(r"\bdispute", re.I), "open_dispute"),
+    (re.compile(r"\b(never (came|arrived)|(hasn'?t|not|didn'?t) (arrive|arrived|come|came)|where is my (parcel|package))",
+                re.I), "report_not_received"),
+)
+
+
+def topic_from_words(text: str) -> Optional[str]:
+    return next((intent for pattern, intent in TOPIC_WORDS if pattern.search(text or "")), None)
+
+
 def _keep_followup(followup: Optional[str]) -> list[EventType]:
     """Remember a follow-up asked before its order was known, to answer it once the order is."""
     return [SlotSet("followup", followup)] if followup else []
@@ -148,9 +160,7 @@ def _keep_followup(followup: Optional[str]) -> list[EventType]:
 
 def is_angry(tracker: Tracker) -> bool:
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    text = _text(tracker)
-    shouting = sum(c.isupper() for c in text) > 8 and text.upper() == text
-    return intent == "complain" or bool(ANGER.search(text)) or shouting
+    return intent == "complain" or sounds_angry(_text(tracker))
 
 
 class ActionAnswerQuestion(Action):
@@ -173,6 +183,8 @@ class ActionAnswerQuestion(Action):
             topic = slot_topic or "ask_refund_status"
         else:
             topic = slot_topic
+        if intent in ("provide_order_number", "provide_email") and not followup:
+            topic = topic_from_words(_text(tracker)) or topic
         events: list[EventType] = [SlotSet("topic", topic)]
         try:
             return events + self._answer(dispatcher, tracker, intent, topic, followup, angry)

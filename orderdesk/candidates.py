@@ -36,6 +36,7 @@ SHIPPED = (Status.AWAITING_DELIVERY, Status.COMPLETED)
 class Candidate:
     order: Order  # as of `now` (due transitions applied, not saved)
     relevant: bool
+    tier: Optional[int] = None  # how well it fits the question: 0 best; None when not relevant
 
 
 # --------------------------------------------------------------------------- what an order's state says
@@ -194,7 +195,7 @@ def rank(orders: Iterable[Order], question: str, now: datetime,
     settled = [advance(order, now, cfg)[0] for order in orders]
     scored = [(_tier(o, question, now, cfg), o) for o in settled]
     scored.sort(key=lambda s: (s[0] is None, s[0] or 0, -s[1].placed_at.timestamp(), s[1].id))
-    return [Candidate(o, t is not None) for t, o in scored]
+    return [Candidate(o, t is not None, t) for t, o in scored]
 
 
 def _tier(o: Order, question: str, now: datetime, cfg: PolicyConfig) -> Optional[int]:
@@ -205,12 +206,17 @@ def _tier(o: Order, question: str, now: datetime, cfg: PolicyConfig) -> Optional
 
 
 def the_one(question: str, candidates: Sequence[Candidate]) -> Optional[Order]:
-    """The order to answer about without asking: the buyer's only order, or the only order
-    relevant to a strong question. None when the buyer should choose."""
+    """The order to answer about without asking: the buyer's only order, or the only order that
+    fits a strong question best ("any news on my cancellation?" with one pending request and
+    others answered long ago). None when the buyer should choose."""
     if len(candidates) == 1:
         return candidates[0].order
     if question in STRONG:
-        hits = [c.order for c in candidates if c.relevant]
+        relevant_tiers = [c.tier if c.tier is not None else 0 for c in candidates if c.relevant]
+        if not relevant_tiers:
+            return None
+        best = min(relevant_tiers)
+        hits = [c.order for c in candidates if c.relevant and (c.tier if c.tier is not None else 0) == best]
         if len(hits) == 1:
             return hits[0]
     return None

@@ -8,6 +8,9 @@ classifiers and looks at the words themselves:
   English words the pipeline knows (no Brown cluster, see `orderdesk.nlp.clusters`) and `langid`
   (an offline language identifier with its model in the package) names another language with
   confidence, becomes `other_language`; the bot answers in that language where it has the text;
+* anger: a message the classifier was unsure about (a fallback) that sounds angry
+  (`orderdesk.nlp.cues`) becomes `complain`: the bot says sorry and gives the key fact first,
+  rather than asking the angry buyer to rephrase;
 * noise: no run of two letters (emoji, punctuation), or letters but no known word and no other
   language, becomes `nlu_fallback` with an empty ranking; the bot's clarification step
   (`action_default_ask_affirmation`) shows its short menu for that.
@@ -29,8 +32,11 @@ from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from .cues import sounds_angry
+
 FALLBACK = "nlu_fallback"
 OTHER_LANGUAGE = "other_language"
+COMPLAIN = "complain"
 LETTERS = re.compile(r"[^\W\d_]{2,}")
 # The languages langid may choose from (buyers of this marketplace); English among them.
 LANGUAGES = ["en", "es", "pt", "ru", "fr", "de", "it", "pl", "tr", "nl", "uk"]
@@ -90,7 +96,10 @@ class MessageGate(GraphComponent):
             doc = m.get(SPACY_DOCS[TEXT])
             clusters = [t.cluster for t in doc if LETTERS.search(t.text)] if doc is not None else None
             found = verdict(text, clusters, bool(m.get(ENTITIES)))
-            if found == "noise":
+            intent = (m.get(INTENT) or {}).get("name")
+            if found is None and intent == FALLBACK and sounds_angry(text):
+                m.set(INTENT, {"name": COMPLAIN, "confidence": 1.0}, add_to_output=True)
+            elif found == "noise":
                 m.set(INTENT, {"name": FALLBACK, "confidence": 1.0}, add_to_output=True)
                 m.set(INTENT_RANKING_KEY, [], add_to_output=True)
             elif found == OTHER_LANGUAGE:

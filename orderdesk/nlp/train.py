@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ("data", "domain.yml", "config.yml", "orderdesk/nlp/build_spacy.py", "orderdesk/nlp/clusters.py",
-          "orderdesk/nlp/limits.py", "orderdesk/nlp/gate.py")
+          "orderdesk/nlp/limits.py", "orderdesk/nlp/gate.py", "orderdesk/nlp/cues.py")
 KEEP = 3
 
 

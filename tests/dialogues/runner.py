@@ -61,6 +61,15 @@ class Conversation:
     source: str
 
 
+def _said(value: Any) -> Optional[str]:
+    """A turn's text. YAML reads an unquoted yes / no as a boolean: that is what the writer typed."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def load(paths: list[Path]) -> list[Conversation]:
     """Every conversation in the given files or directories (a directory: its *.yml, not below it)."""
     files: list[Path] = []
@@ -82,8 +91,7 @@ def load(paths: list[Path]) -> list[Conversation]:
                 unknown = set(expect) - set(CHECKS)
                 if unknown:
                     raise ValueError(f"{where} turn {j + 1}: unknown checks {sorted(unknown)}")
-                turns.append(Turn(None if t.get("user") is None else str(t["user"]),
-                                  None if t.get("click") is None else str(t["click"]), expect))
+                turns.append(Turn(_said(t.get("user")), _said(t.get("click")), expect))
             if not turns:
                 raise ValueError(f"{where}: no turns")
             out.append(Conversation(str(c.get("name") or where), sender, turns, where))
