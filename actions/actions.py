@@ -30,6 +30,7 @@ from orderdesk.services import (
 
 from .answers import FAMILY, FOLLOWUPS, GENERAL, TITLES, TOPICS, plan_answer, plan_followup, response_for_rule, template_vars
 from .forms import NOT_ARRIVED
+from .identity import channel_of, linked_customer
 from .store import get_services
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ MORE_ORDERS = "More orders"
 # An order number as buyers write it: "8100 0000 0000 0003", "#8100-0000-0000-0003", "no.8100000000000003".
 ORDER_IN_TEXT = re.compile(r"(?<!\w)#?(\d(?:[ \-.]?\d){11,18})(?!\w)")
 EMAIL_IN_TEXT = re.compile(r"[^@\s,;:()<>]+@[^@\s,;:()<>]+\.[a-zA-Z]{2,}")
-def channel_of(tracker: Tracker) -> str:
-    return tracker.get_latest_input_channel() or "rest"
 
 
 def clear(*names: str) -> list[EventType]:
@@ -94,15 +93,6 @@ def email_in(tracker: Tracker) -> Optional[str]:
         return found
     m = EMAIL_IN_TEXT.search(_text(tracker))
     return m.group(0) if m else None
-
-
-def linked_customer(tracker: Tracker, svc: Any) -> Optional[str]:
-    """The customer this conversation's channel proves (a linked chat), or None for a stranger."""
-    try:
-        from .identity import linked_customer as from_identity  # the channels' identity contract
-    except ImportError:
-        return svc.customer_for_chat(channel_of(tracker), tracker.sender_id)
-    return from_identity(tracker, svc)
 
 
 # Several questions in one message (issue 8, point 6): the classifier names one; these cues find

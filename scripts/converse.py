@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import urllib.request
+from pathlib import Path
 
 CONVERSATIONS = {
     "Why is there no cancel button?": ("demo", [
@@ -34,10 +36,22 @@ CONVERSATIONS = {
 }
 
 
+def rest_token() -> str:
+    """The REST channel's bearer token: ORDERDESK_REST_TOKEN, or the one `make run` generated."""
+    token = os.environ.get("ORDERDESK_REST_TOKEN")
+    if not token:
+        path = Path(__file__).resolve().parents[1] / "var" / "rest-token"
+        token = path.read_text().strip() if path.exists() else ""
+    if not token:
+        raise SystemExit("no REST token: set ORDERDESK_REST_TOKEN or start the bot with `make run` first")
+    return token
+
+
 def say(url: str, sender: str, message: str) -> list[dict]:
     req = urllib.request.Request(f"{url}/webhooks/rest/webhook",
                                  data=json.dumps({"sender": sender, "message": message}).encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": f"Bearer {rest_token()}"})
     with urllib.request.urlopen(req, timeout=60) as r:
         return json.loads(r.read())
 

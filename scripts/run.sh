@@ -15,11 +15,21 @@ $VENV/bin/orderdesk migrate >/dev/null
 $VENV/bin/orderdesk demo --if-empty
 $VENV/bin/orderdesk sweep >/dev/null
 
+# The REST channel answers only the shop's backend, with a bearer token: ORDERDESK_REST_TOKEN, or one
+# generated once into var/rest-token (readable by this user only).
+mkdir -p var
+if [ -z "${ORDERDESK_REST_TOKEN:-}" ]; then
+  if ! [ -s var/rest-token ]; then
+    (umask 077; $VENV/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' >var/rest-token)
+  fi
+  ORDERDESK_REST_TOKEN=$(cat var/rest-token)
+fi
+export ORDERDESK_REST_TOKEN
+
 pids=()
 cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup INT TERM EXIT
 
-mkdir -p var
 $VENV/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" >var/actions.log 2>&1 &
 pids+=($!)
 # The time-driven transitions (72 h seller window, unpaid close, escalation) every minute.
@@ -43,12 +53,13 @@ for _ in $(seq 180); do
   if curl -fs "http://localhost:$RASA_PORT/" >/dev/null && curl -fs "http://localhost:$ACTIONS_PORT/health" >/dev/null; then
     # warm up: the first parse is slow
     curl -fs -XPOST "http://localhost:$RASA_PORT/webhooks/rest/webhook" -H 'Content-Type: application/json' \
-      -d '{"sender":"warmup","message":"hi"}' >/dev/null || true
+      -H "Authorization: Bearer $ORDERDESK_REST_TOKEN" -d '{"sender":"warmup","message":"hi"}' >/dev/null || true
     cat <<TXT
 
 The order-support assistant is up (database: $ORDERDESK_DATABASE_URL).
   Chat page:      http://localhost:$WEB_PORT/   (you are the demo buyer, sender id "demo")
-  REST channel:   curl -XPOST http://localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"demo","message":"why is there no cancel button"}'
+  REST channel:   curl -XPOST http://localhost:$RASA_PORT/webhooks/rest/webhook -H "Authorization: Bearer \$(cat var/rest-token)" \\
+                    -d '{"sender":"demo","message":"why is there no cancel button"}'   (the token: ORDERDESK_REST_TOKEN or var/rest-token)
   socket.io:      http://localhost:$RASA_PORT/socket.io
   Action server:  http://localhost:$ACTIONS_PORT/health
 Ctrl-C stops everything.

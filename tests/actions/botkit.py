@@ -16,6 +16,8 @@ import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from orderdesk.channels.common import stamp_identity
+
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_FILE = ROOT / "domain.yml"
 
@@ -44,7 +46,7 @@ def make_tracker(
     intent: Optional[str] = "check_order_status",
     entities: Optional[dict[str, Any] | list[dict[str, Any]]] = None,
     text: str = "",
-    channel: str = "rest",
+    channel: Optional[str] = "rest",
     active_loop: Optional[str] = None,
     history: Iterable[dict[str, Any]] = (),
     slot_events: Optional[dict[str, Any]] = None,
@@ -61,11 +63,13 @@ def make_tracker(
         "intent": {"name": intent, "confidence": 1.0} if intent else {},
         "entities": list(entities or []),
         "text": text,
+        # The stamp our channel connectors put on every message they authenticated (None: no channel did).
+        "metadata": stamp_identity({}, channel) if channel else {},
     }
     events: list[dict[str, Any]] = [{"event": "action", "name": "action_session_start"}]
     events += list(history)
     events.append({"event": "user", "text": text, "parse_data": latest, "input_channel": channel,
-                   "timestamp": NOW.timestamp()})
+                   "metadata": latest["metadata"], "timestamp": NOW.timestamp()})
     all_slots = dict(slots or {})
     for name, value in (slot_events or {}).items():
         events.append({"event": "slot", "name": name, "value": value})

@@ -13,8 +13,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -24,6 +26,7 @@ from orderdesk import db
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PORT = int(os.environ.get("ORDERDESK_TEST_RASA_PORT", "15005"))
 ACTIONS_PORT = int(os.environ.get("ORDERDESK_TEST_ACTIONS_PORT", "15055"))
+TOKEN = "test-integration-token"  # the shop backend's bearer token for this test server
 
 
 def _model() -> Path:
@@ -61,7 +64,7 @@ def server(tmp_path_factory):
             pytest.fail(f"port {port} is taken; set ORDERDESK_TEST_RASA_PORT / ORDERDESK_TEST_ACTIONS_PORT")
     tmp = tmp_path_factory.mktemp("server")
     url = f"sqlite:///{tmp}/orders.db"
-    env = {**os.environ, "ORDERDESK_DATABASE_URL": url}
+    env = {**os.environ, "ORDERDESK_DATABASE_URL": url, "ORDERDESK_REST_TOKEN": TOKEN}
     venv_bin = Path(sys.executable).parent
     subprocess.run([str(venv_bin / "orderdesk"), "demo", "--reset"], env=env, check=True, capture_output=True)
     endpoints = tmp / "endpoints.yml"
@@ -94,13 +97,23 @@ def server(tmp_path_factory):
             f.close()
 
 
+def post(body: bytes, token: Optional[str] = TOKEN, content_type: str = "application/json") -> tuple[int, bytes]:
+    """POST to the REST webhook; (status, body) whatever the status."""
+    headers = {"Content-Type": content_type}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
 def say(sender: str, message: str) -> list[dict]:
-    body = json.dumps({"sender": sender, "message": message}).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook", data=body,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        assert r.status == 200
-        return json.loads(r.read())
+    status, body = post(json.dumps({"sender": sender, "message": message}).encode())
+    assert status == 200, body[:300]
+    return json.loads(body)
 
 
 def fresh(sender: str) -> str:
@@ -178,3 +191,40 @@ def test_an_order_number_in_the_middle_of_a_ten_thousand_character_message_is_no
     assert len(message) > 10_000
     text = texts(say(fresh("demo"), message))
     assert "8100000000000003" in text and "LED desk lamp" in text
+
+
+# --------------------------------------------------------------------------- who may talk, and how much
+
+def test_a_request_without_the_bearer_token_is_refused_and_reaches_no_conversation(server):
+    status, body = post(json.dumps({"sender": "demo", "message": "why is there no cancel button"}).encode(),
+                        token=None)
+    assert status == 401
+    assert b"Which order" not in body
+    status, _ = post(json.dumps({"sender": "demo", "message": "hi"}).encode(), token="wrong-token")
+    assert status == 401
+
+
+def test_input_channel_in_the_body_is_ignored_so_a_caller_cannot_borrow_a_link(server):
+    # The demo buyer is linked on "rest" as sender "demo" only; claiming another channel changes nothing,
+    # and a stranger claiming the cmdline channel stays a stranger.
+    body = {"sender": "stranger-channel", "message": "why is there no cancel button", "input_channel": "cmdline",
+            "metadata": {"orderdesk": {"channel": "rest", "customer_id": "demo"}}}
+    say("stranger-channel", "/restart")
+    status, raw = post(json.dumps(body).encode())
+    assert status == 200
+    text = texts(json.loads(raw))
+    assert "Which order" not in text and "8100000000000002" not in text
+
+
+def test_bad_bodies_get_a_4xx_without_a_traceback(server):
+    for raw in (b"[1, 2]", b"not json", b'{"sender": "x"}', b'{"message": "hi"}', b'{"sender": "", "message": "hi"}',
+                b'{"sender": 5, "message": "hi"}', b'{"sender": "x", "message": 5}'):
+        status, body = post(raw)
+        assert 400 <= status < 500, (raw, status)
+        assert b"Traceback" not in body
+
+
+def test_an_oversize_message_gets_a_clear_answer_and_is_not_processed(server):
+    status, body = post(json.dumps({"sender": "huge", "message": "x" * 1_000_000}).encode())
+    assert status == 413
+    assert "too long" in texts(json.loads(body))
