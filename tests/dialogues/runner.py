@@ -341,6 +341,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("paths", nargs="+", type=Path)
     ap.add_argument("--share", action="store_true", help="print only the share fully right (a measurement)")
+    ap.add_argument("--print", dest="show", action="store_true",
+                    help="print every conversation as played, as Markdown (the README's demo conversations)")
     args = ap.parse_args(argv)
     conversations = load(args.paths)
     if not conversations:
@@ -353,6 +355,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     with Servers(model) as servers:
         results = list(play_all(servers, conversations))
     right = sum(r.right for r in results)
+    if args.show:
+        for r in results:
+            who = "the demo buyer" if r.conversation.sender == "demo" else "a stranger"
+            print(f"**{r.conversation.name}** ({who})\n\n```")
+            print("\n".join(r.transcript))
+            print("```\n")
     if not args.share:
         for r in results:
             if not r.right:
