@@ -11,7 +11,7 @@ import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import STRONG, Candidate, items_named, the_one
@@ -161,7 +161,9 @@ class ActionAnswerQuestion(Action):
         return "action_answer_question"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return self.respond(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]) -> list[EventType]:
         slot_topic = tracker.get_slot("topic")
         followup = intent if intent in FOLLOWUPS else None
         if followup is None and intent in ("provide_order_number", "provide_email"):
@@ -614,6 +616,11 @@ class ActionAskAffirmation(Action):
         return "action_default_ask_affirmation"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if self._names_an_order(tracker):
+            # "the watch strap", "and for the keyboard?", "can i cancel #8100-...": the order is
+            # what the buyer gave; answer for it (the question from the words or the one in play)
+            # and end the clarification loop, so nothing said here is taken back.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, "provide_order_number") + [ActiveLoop(None)]
         ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
         likely = [i for i in ranking if i in TITLES and i != "human_handoff"][:3]
         if not likely:
@@ -630,6 +637,27 @@ class ActionAskAffirmation(Action):
         buttons.append({"title": TITLES["human_handoff"][1], "payload": "/human_handoff"})
         dispatcher.utter_message(response="utter_clarify", buttons=buttons)
         return []
+
+
+    @staticmethod
+    def _names_an_order(tracker: Tracker) -> bool:
+        """The unclear message names an order, and the question is known: from its words, from the
+        conversation, or because the message is little more than the order ("the watch strap")."""
+        text = _text(tracker)
+        known_question = bool(topic_from_words(text) or tracker.get_slot("topic")) or len(text.split()) <= 4
+        if not known_question:
+            return False
+        if order_number_in(tracker):
+            return True
+        try:
+            svc = get_services()
+            linked = linked_customer(tracker, svc)
+            if not linked:
+                return False
+            orders = [c.order for c in svc.orders_for_question(linked, "check_order_status")]
+        except ServiceError:
+            return False
+        return bool(items_named(_text(tracker), orders))
 
 
 class ActionSessionStart(Action):

@@ -275,7 +275,7 @@ def test_anger_is_recognised_whatever_the_intent(run, tracker):
 # --------------------------------------------------------------------------- clarification, language
 
 def test_clarification_offers_buyer_readable_titles_and_keeps_the_order_number(run, tracker):
-    trk = tracker(intent="nlu_fallback", text="8100000000000012 money thing",
+    trk = tracker(intent="nlu_fallback", text="8100000000000012 something about the money stuff",
                   slots={"order_item": "Yoga mat"})
     trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0},
                                             {"name": "ask_refund_status", "confidence": 0.4},
@@ -356,3 +356,15 @@ def test_a_second_question_is_offered_as_a_button_for_the_same_order(run, tracke
     assert "utter_rule_refund_in_progress" in r.responses
     (button,) = r.message("utter_also_asked")["buttons"]
     assert button == {"title": "Returning the Yoga mat", "payload": '/ask_return{"order_number":"%s"}' % YOGA_MAT}
+
+
+def test_an_unclear_message_that_names_an_order_is_answered_for_it_and_ends_the_clarification(run, tracker):
+    trk = tracker(intent="nlu_fallback", text="and for the keyboard?", slots={**IN_PLAY, "topic": "ask_refund_status",
+                                                                              "order_number": YOGA_MAT})
+    trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0},
+                                            {"name": "ask_options", "confidence": 0.3}]
+    r = run(ActionAskAffirmation(), trk)
+
+    assert r.responses[:2] == ["utter_order_in_play", "utter_closed_seller_cancelled"]
+    assert r.slots["order_number"] == KEYBOARD
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in r.events)
