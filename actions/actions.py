@@ -11,7 +11,7 @@ import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import STRONG, Candidate, items_named, the_one
@@ -618,9 +618,11 @@ class ActionAskAffirmation(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if self._names_an_order(tracker):
             # "the watch strap", "and for the keyboard?", "can i cancel #8100-...": the order is
-            # what the buyer gave; answer for it (the question from the words or the one in play)
-            # and end the clarification loop, so nothing said here is taken back.
-            return ActionAnswerQuestion().respond(dispatcher, tracker, "provide_order_number") + [ActiveLoop(None)]
+            # what the buyer gave; answer for it (the question from the words or the one in play),
+            # end the clarification loop (closing it later would take this answer back) and wait
+            # for the buyer.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, "provide_order_number") + [
+                ActiveLoop(None), FollowupAction("action_listen")]
         ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
         likely = [i for i in ranking if i in TITLES and i != "human_handoff"][:3]
         if not likely:
