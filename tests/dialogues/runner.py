@@ -275,6 +275,7 @@ class Result:
     misses: list[str] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
     responses: list[str] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # each turn's REST round trip
 
     @property
     def right(self) -> bool:
@@ -299,7 +300,9 @@ def play(servers: Servers, conv: Conversation) -> Result:
         else:
             message, shown = turn.user or "", turn.user or ""
         try:
+            started = time.perf_counter()
             replies = servers.say(sender, message)
+            result.seconds.append(time.perf_counter() - started)
         except (urllib.error.URLError, OSError) as e:
             result.misses.append(f"turn {i}: the REST call failed ({e})")
             break
@@ -367,6 +370,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                 print(report(r) + "\n")
     print(f"conversations fully right: {right}/{len(results)} ({right / len(results):.0%}) "
           f"on {', '.join(map(str, args.paths))}")
+    times = sorted(t for r in results for t in r.seconds)
+    if times and not args.share:
+        pick = lambda q: times[min(len(times) - 1, int(q * len(times)))] * 1000  # noqa: E731
+        print(f"REST round trip per message: p50 {pick(0.5):.0f} ms, p95 {pick(0.95):.0f} ms ({len(times)} messages)")
     return 0 if args.share or right == len(results) else 1
 
 
