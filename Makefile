@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 SAY := @printf '\n== %s\n'
 
-.PHONY: install run shell test test-fast test-rasa eval spacy-model model sweep demo-reset bench clean
+.PHONY: install run shell test test-fast test-rasa eval eval-dialogues spacy-model model sweep demo-reset bench clean
 
 install: $(STAMP)
 
@@ -61,8 +61,13 @@ FAST_TESTS := tests/unit tests/policy tests/store tests/cli tests/actions $(wild
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "unit or db" $(FAST_TESTS)
 
-eval: spacy-model
+eval: model
 	$(PY) -m orderdesk.nlp.eval_nlu
+	$(PY) tests/dialogues/runner.py --share tests/dialogues/blind
+
+# The conversation figure alone: the share of the blind conversations (tests/dialogues/blind) fully right.
+eval-dialogues: model
+	$(PY) tests/dialogues/runner.py --share tests/dialogues/blind
 
 bench: model
 	$(PY) benchmarks/bench_core.py

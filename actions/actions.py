@@ -6,14 +6,16 @@ database engine is built on the first action that needs it (`actions.store`).
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from orderdesk.candidates import Candidate, the_one
-from orderdesk.model import BUYER_FAULT_REASONS
+from orderdesk.candidates import STRONG, Candidate, items_named, the_one
+from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
+from orderdesk.nlp.cues import sounds_angry
 from orderdesk.policy import fmt
 from orderdesk.services import (
     InvalidInput,
@@ -27,8 +29,10 @@ from orderdesk.services import (
 
 from orderdesk.verification import VerificationFailed, VerificationLocked
 
+from .answers import (FAMILY, FOLLOWUPS, GENERAL, TITLES, TOPICS, plan_answer, plan_followup, response_for_rule,
+                      template_vars)
+from .forms import NOT_ARRIVED
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
-from .answers import GENERAL, TOPICS, plan_answer, response_for_rule, template_vars
 from .store import get_services
 
 CANCEL_FORM_SLOTS = ("cancel_reason", "cancel_reason_label", "cancel_confirm")
@@ -37,40 +41,151 @@ DISPUTE_FORM_SLOTS = ("dispute_reason", "dispute_reason_label", "dispute_descrip
 # Intents that name the problem, so the dispute form need not ask for it again.
 REASON_FROM_INTENT = {"report_not_received": "not_received", "report_not_as_described": "not_as_described"}
 MAX_BUTTONS = 5
+MORE_ORDERS = "More orders"
+# An order number as buyers write it: "8100 0000 0000 0003", "#8100-0000-0000-0003", "no.8100000000000003".
+ORDER_IN_TEXT = re.compile(r"(?<!\w)#?(\d(?:[ \-.]?\d){11,18})(?!\w)")
+EMAIL_IN_TEXT = re.compile(r"[^@\s,;:()<>]+@[^@\s,;:()<>]+\.[a-zA-Z]{2,}")
 
 
 def clear(*names: str) -> list[EventType]:
     return [SlotSet(n, None) for n in names]
 
 
-def order_buttons(candidates: list[Candidate]) -> list[dict[str, str]]:
-    """One button per order, in the order given (the ones the question is about come first)."""
-    return [{"title": f"{c.order.item} ({c.order.id})",
-             "payload": '/provide_order_number{"order_number":"%s"}' % c.order.id}
-            for c in candidates[:MAX_BUTTONS]]
+def _order_button(c: Candidate) -> dict[str, str]:
+    return {"title": f"{c.order.item} ({c.order.id})",
+            "payload": '/provide_order_number{"order_number":"%s"}' % c.order.id}
+
+
+def order_buttons(candidates: list[Candidate], page: int = 1) -> list[dict[str, str]]:
+    """One button per order, in the order given (the ones the question is about come first); when
+    they don't fit in five, four and a "More orders" button for the next ones."""
+    if page == 1 and len(candidates) <= MAX_BUTTONS:
+        return [_order_button(c) for c in candidates]
+    per = MAX_BUTTONS - 1
+    shown = candidates[(page - 1) * per: page * per]
+    buttons = [_order_button(c) for c in shown]
+    if len(candidates) > page * per:
+        buttons.append({"title": MORE_ORDERS, "payload": '/provide_order_number{"order_page":"%d"}' % (page + 1)})
+    return buttons
 
 
 def _first_entity(tracker: Tracker, name: str) -> Optional[str]:
     return next(tracker.get_latest_entity_values(name), None)
 
 
+def _text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def order_number_in(tracker: Tracker) -> Optional[str]:
+    """The order number the latest message names: one written with spaces, dashes, '#' or
+    "order no." first (normalised), else the extracted entity (checked by the caller)."""
+    for m in ORDER_IN_TEXT.finditer(_text(tracker)):
+        digits = re.sub(r"\D", "", m.group(1))
+        if 12 <= len(digits) <= 19:
+            return digits
+    return _first_entity(tracker, "order_number")
+
+
+def email_in(tracker: Tracker) -> Optional[str]:
+    found = _first_entity(tracker, "email")
+    if found:
+        return found
+    m = EMAIL_IN_TEXT.search(_text(tracker))
+    return m.group(0) if m else None
+
+
+# Several questions in one message (issue 8, point 6): the classifier names one; these cues find
+# the others, which are offered as buttons after the answer. Question forms only, so a report
+# ("the seller cancelled it") is not taken for a request.
+SECOND_QUESTIONS = (
+    (re.compile(r"\b(can|could|may|how (do|can|could)|want to|like to|need to|should) (i|we)?\s*cancel", re.I),
+     "cancel_order"),
+    (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "ask_refund_destination"),
+    (re.compile(r"\b(where|when)\b[^?.!]*\b(refund|my money)\b|\brefund status\b", re.I), "ask_refund_status"),
+    (re.compile(r"\b(can|could|how (do|can|could)|want to|like to|need to) (i|we)?\s*(return|send (it|them) back)", re.I),
+     "ask_return"),
+    (re.compile(r"\b(can|could|how (do|can|could)|want to|like to|should) (i|we)?\s*(open|start|file) a dispute", re.I),
+     "open_dispute"),
+)
+CLAUSES = re.compile(r"[?.!;]+|\balso\b|\band\b|,", re.I)
+SAME_FAMILY = {"destination": "refund"}
+
+
+def other_questions(text: str, answered: str) -> list[str]:
+    """Questions the message asks besides the one answered (intents, at most two)."""
+    clauses = [c for c in CLAUSES.split(text) if c and c.strip()]
+    if len(clauses) < 2:
+        return []
+    family = lambda i: SAME_FAMILY.get(TOPICS.get(i, ("status",))[-1], TOPICS.get(i, ("status",))[-1])  # noqa: E731
+    seen, out = {family(answered)}, []
+    for pattern, intent in SECOND_QUESTIONS:
+        if pattern.search(text) and family(intent) not in seen:
+            seen.add(family(intent))
+            out.append(intent)
+    return out[:2]
+
+
+# The question a message gives with its order number or email ("refund for 81..., my email is ...")
+# when the classifier took it for the number or the email alone.
+TOPIC_WORDS = (
+    (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "ask_refund_destination"),
+    (re.compile(r"\b(refund|money back|my money)\b", re.I), "ask_refund_status"),
+    (re.compile(r"\bcancel", re.I), "cancel_order"),
+    (re.compile(r"\b(return|send (it|them) back)\b", re.I), "ask_return"),
+    (re.compile(r"\bdispute", re.I), "open_dispute"),
+    (re.compile(r"\b(never (came|arrived)|(hasn'?t|not|didn'?t) (arrive|arrived|come|came)|where is my (parcel|package))",
+                re.I), "report_not_received"),
+)
+
+
+def topic_from_words(text: str) -> Optional[str]:
+    return next((intent for pattern, intent in TOPIC_WORDS if pattern.search(text or "")), None)
+
+
+def _keep_followup(followup: Optional[str]) -> list[EventType]:
+    """Remember a follow-up asked before its order was known, to answer it once the order is."""
+    return [SlotSet("followup", followup)] if followup else []
+
+
+def is_angry(tracker: Tracker) -> bool:
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return intent == "complain" or sounds_angry(_text(tracker))
+
+
 class ActionAnswerQuestion(Action):
-    """Answers the buyer's question for their own order; finds and verifies the order first."""
+    """Answers the buyer's question, or a follow-up, for their own order; finds and verifies the
+    order first. The order and topic in play stay in slots for the follow-ups."""
 
     def name(self) -> str:
         return "action_answer_question"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        topic = intent if intent in TOPICS else (tracker.get_slot("topic") or "check_order_status")
+        return self.respond(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]) -> list[EventType]:
+        slot_topic = tracker.get_slot("topic")
+        followup = intent if intent in FOLLOWUPS else None
+        if followup is None and intent in ("provide_order_number", "provide_email"):
+            followup = tracker.get_slot("followup")
+        angry = is_angry(tracker) and tracker.active_loop_name is None
+        if intent in TOPICS:
+            topic = intent
+        elif angry and intent == "complain":
+            topic = slot_topic or "ask_refund_status"
+        else:
+            topic = slot_topic
+        if intent in ("provide_order_number", "provide_email") and not followup:
+            topic = topic_from_words(_text(tracker)) or topic
         events: list[EventType] = [SlotSet("topic", topic)]
         try:
-            return events + self._answer(dispatcher, tracker, topic)
+            return events + self._answer(dispatcher, tracker, intent, topic, followup, angry)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_store_unavailable")
             return events
 
-    def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, topic: str) -> list[EventType]:
+    def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str],
+                topic: Optional[str], followup: Optional[str], angry: bool) -> list[EventType]:
         svc = get_services()
         channel = channel_of(tracker)
         in_form = tracker.active_loop_name is not None
@@ -79,10 +194,49 @@ class ActionAnswerQuestion(Action):
         # linked one), else the linked one.
         customer_id = verified_customer(tracker, svc) or linked
         order_number = tracker.get_slot("order_number")
-        given = _first_entity(tracker, "order_number")
-        email = _first_entity(tracker, "email")
+        question = topic or "check_order_status"
+        given = order_number_in(tracker)
+        email = email_in(tracker)
         events: list[EventType] = []
         newly_chosen = False
+        candidates: Optional[list[Candidate]] = None
+
+        def ranked() -> list[Candidate]:
+            nonlocal candidates
+            if candidates is None:
+                candidates = svc.orders_for_question(linked, question) if linked else []
+            return candidates
+
+        def apologise(with_facts: bool) -> None:
+            """An angry buyer hears sorry first: then the key fact, or how we get to it."""
+            if angry:
+                dispatcher.utter_message(response="utter_sorry" if with_facts else "utter_sorry_no_order")
+
+        page = _first_entity(tracker, "order_page")
+        if page and linked and not given:
+            n = int(page) if str(page).isdigit() and int(page) > 0 else 1
+            dispatcher.utter_message(response="utter_choose_order", buttons=order_buttons(ranked(), n))
+            return events
+
+        # A new question the order in play doesn't fit, where the order's state is the evidence
+        # ("the seller rejected my cancellation" after a refund question): pick again.
+        if (order_number and linked and not in_form and not followup and intent in STRONG
+                and intent != tracker.get_slot("topic") and not given):
+            here = next((c for c in ranked() if c.order.id == order_number), None)
+            if here is None or not here.relevant:
+                order_number = None
+
+        # An item named ("the lamp", "my headphones") picks the buyer's order.
+        if not given and linked:
+            named = items_named(_text(tracker), [c.order for c in ranked()])
+            if len(named) == 1:
+                given = named[0].id
+            elif len(named) > 1 and not (order_number and order_number in {o.id for o in named}):
+                ids = {o.id for o in named}
+                apologise(False)
+                dispatcher.utter_message(response="utter_choose_order",
+                                         buttons=order_buttons([c for c in ranked() if c.order.id in ids]))
+                return events + _keep_followup(followup)
 
         if given:
             try:
@@ -93,49 +247,68 @@ class ActionAnswerQuestion(Action):
             if given != order_number:
                 order_number, newly_chosen = None, True
                 if customer_id is None:
-                    dispatcher.utter_message(response="utter_ask_email", order_number=given)
-                    return [SlotSet("pending_order", given)]
-                try:
-                    svc.explain(given, customer_id=customer_id, record=False)
-                    order_number = given
-                except (NotYourOrder, OrderNotFound):
-                    # The same words and state either way: nobody learns whether someone else's order exists.
-                    dispatcher.utter_message(response="utter_not_your_order", order_number=given)
-                    return [SlotSet("pending_order", given)]
+                    if not email:
+                        apologise(False)
+                        dispatcher.utter_message(response="utter_ask_email", order_number=given)
+                        return [SlotSet("pending_order", given)] + _keep_followup(followup)
+                    events.append(SlotSet("pending_order", given))
+                else:
+                    try:
+                        svc.explain(given, customer_id=customer_id, record=False)
+                        order_number = given
+                    except (NotYourOrder, OrderNotFound):
+                        # The same words and state either way: nobody learns whether someone else's order exists.
+                        dispatcher.utter_message(response="utter_not_your_order", order_number=given)
+                        return [SlotSet("pending_order", given)]
 
         pending = tracker.get_slot("pending_order")
-        # An email answers the pending order, even while another order is in play (after "not your order").
-        if pending and email and not newly_chosen:
+        # The email on the order verifies it: the order just given with it in one message, or the
+        # pending one (even while another order is in play, after "not your order").
+        to_verify = given if (given and customer_id is None) else (pending if not given else None)
+        if to_verify and email:
             try:
-                customer_id = verify(tracker, svc, pending, email).customer_id
+                customer_id = verify(tracker, svc, to_verify, email).customer_id
             except VerificationLocked as e:
-                dispatcher.utter_message(response="utter_verification_locked", order_number=pending,
+                dispatcher.utter_message(response="utter_verification_locked", order_number=to_verify,
                                          locked_until=fmt(e.until, svc.clock()))
                 return events
             except (VerificationFailed, InvalidInput):
                 # An unknown order and a wrong email get the same answer and leave the same state.
-                dispatcher.utter_message(response="utter_email_mismatch", order_number=pending)
+                dispatcher.utter_message(response="utter_email_mismatch", order_number=to_verify)
                 return events
-            order_number, newly_chosen = pending, True
+            order_number, newly_chosen, pending = to_verify, True, None
             events += [SlotSet("pending_order", None), SlotSet("customer_id", customer_id)]
 
         if order_number is None:
             if pending and not given:
                 dispatcher.utter_message(response="utter_ask_email", order_number=pending)
                 return events
-            candidates = svc.orders_for_question(linked, topic) if linked else []
-            the_order = the_one(topic, candidates)
+            if followup or (topic is None and not angry):
+                # A follow-up with no order in play: ask which order, never guess one.
+                apologise(False)
+                if linked and ranked():
+                    dispatcher.utter_message(response="utter_which_order_followup", buttons=order_buttons(ranked()))
+                else:
+                    dispatcher.utter_message(response="utter_ask_order_number")
+                return events + _keep_followup(followup)
+            the_order = the_one(question, ranked())
             if the_order is not None:
                 order_number, newly_chosen = the_order.id, True
-            elif candidates:
-                dispatcher.utter_message(response="utter_choose_order", buttons=order_buttons(candidates))
+            elif ranked():
+                apologise(False)
+                dispatcher.utter_message(response="utter_choose_order", buttons=order_buttons(ranked()))
+                if angry:
+                    dispatcher.utter_message(response="utter_offer_person")
                 return events
             elif linked:
                 dispatcher.utter_message(response="utter_no_orders")
                 return events
             else:
-                dispatcher.utter_message(response=GENERAL.get(topic, "utter_general_status"))
+                apologise(False)
+                dispatcher.utter_message(response=GENERAL.get(question, "utter_general_status"))
                 dispatcher.utter_message(response="utter_ask_order_number")
+                if angry:
+                    dispatcher.utter_message(response="utter_offer_person")
                 return events
 
         if customer_id is None:  # an order in play, but nobody proven in this session (it expired)
@@ -148,26 +321,53 @@ class ActionAnswerQuestion(Action):
             return events + [SlotSet("order_number", None), SlotSet("pending_order", order_number)]
 
         variables = template_vars(decision)
-        responses, offer, deadline = plan_answer(topic, decision)
+        o = decision.order
+        if followup:
+            responses, offer, deadline = plan_followup(followup, topic, decision), None, None
+            if followup == "ask_escalation" and decision.dispute.rule == "dispute.open":
+                offer = "escalate"
+        else:
+            responses, offer, deadline = plan_answer(question, decision)
+        apologise(True)
         if newly_chosen:
             dispatcher.utter_message(response="utter_order_in_play", **variables)
         for r in responses:
             dispatcher.utter_message(response=r, **variables)
-        o = decision.order
+        if in_form:
+            return events  # the form's order stays the one the form is about
         events += [
             SlotSet("order_number", o.id),
             SlotSet("customer_id", customer_id or o.customer),
             SlotSet("order_status", o.status.value),
             SlotSet("order_amount", f"{o.amount} {o.currency}"),
             SlotSet("order_item", o.item),
-            SlotSet("deadline", fmt(deadline, decision.now) if deadline else None),
+            SlotSet("followup", None),
         ]
-        if not in_form:
-            events.append(SlotSet("offer", offer))
-            if offer:
-                dispatcher.utter_message(response=f"utter_offer_{offer}", **variables)
-            if offer == "dispute" and topic in REASON_FROM_INTENT:
-                events.append(SlotSet("dispute_reason", REASON_FROM_INTENT[topic]))
+        if deadline or not followup:
+            events.append(SlotSet("deadline", fmt(deadline, decision.now) if deadline else None))
+        if angry:
+            dispatcher.utter_message(response="utter_offer_person")
+            return events + [SlotSet("offer", None)]
+        others = [] if followup else other_questions(_text(tracker), question)
+        if others:
+            dispatcher.utter_message(response="utter_also_asked", buttons=[
+                {"title": TITLES[i][0].format(item=o.item), "payload": '/%s{"order_number":"%s"}' % (i, o.id)}
+                for i in others])
+        if followup and offer is None:
+            return events  # a follow-up keeps what was offered
+        # A new answer: what the previous one offered, and any half-filled form, are gone.
+        events += [SlotSet("offer", offer), *clear(*DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)]
+        if offer == "cancel" and o.status.value == "awaiting_payment":
+            dispatcher.utter_message(response="utter_offer_cancel_unpaid", **variables)
+        elif offer:
+            dispatcher.utter_message(response=f"utter_offer_{offer}", **variables)
+        if offer == "dispute":
+            reason = REASON_FROM_INTENT.get(question)
+            if reason:
+                events.append(SlotSet("dispute_reason", reason))
+                events.append(SlotSet("dispute_reason_label", DISPUTE_REASONS[reason]))
+            if reason in NOT_ARRIVED:  # nothing to keep: never a partial refund
+                events += [SlotSet("refund_type", "full"), SlotSet("refund_amount", f"{o.amount} {o.currency}")]
         return events
 
 
@@ -202,7 +402,10 @@ class ActionSubmitCancellation(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         reset = clear(*CANCEL_FORM_SLOTS, "offer")
         order_number = tracker.get_slot("order_number")
-        if not tracker.get_slot("cancel_confirm") or not order_number:
+        confirm = tracker.get_slot("cancel_confirm")
+        if confirm is None and tracker.get_slot("order_status") == "awaiting_payment":
+            confirm = True  # unpaid: the accepted offer ("cancel it now?") was the confirmation
+        if not confirm or not order_number:
             dispatcher.utter_message(response="utter_cancellation_not_filed", order_number=order_number or "-")
             return reset
         reason = tracker.get_slot("cancel_reason") or "other"
@@ -311,7 +514,9 @@ class ActionStopForm(Action):
 
 
 class ActionHumanHandoff(Action):
-    """Records a handoff request with the conversation so far, and tells the buyer its reference."""
+    """Records a handoff with what an agent needs at a glance (the order in play, the policy's
+    answer and its rule, what the buyer wants, the transcript) and tells the buyer its reference.
+    handoff_form then keeps the conversation for the person (data/rules/handoff.yml)."""
 
     def name(self) -> str:
         return "action_human_handoff"
@@ -323,12 +528,164 @@ class ActionHumanHandoff(Action):
                 lines.append(f"buyer: {e['text']}")
             elif e.get("event") == "bot" and e.get("text"):
                 lines.append(f"bot: {e['text']}")
+        order_number, topic = tracker.get_slot("order_number"), tracker.get_slot("topic")
         try:
-            ref = get_services().record_handoff(
-                channel=channel_of(tracker), sender_id=tracker.sender_id, transcript="\n".join(lines),
-                customer_id=acting_customer(tracker, get_services()), order_id=tracker.get_slot("order_number"))
+            svc = get_services()
+            customer = acting_customer(tracker, svc)
+            summary = [f"buyer wants: {TITLES.get(topic or '', ('-', '-'))[1]}"]
+            if order_number and customer:
+                try:
+                    d = svc.explain(order_number, customer_id=customer, record=False)
+                except ServiceError:
+                    d = None  # not this customer's (any more): the handoff carries no order
+                if d is not None:
+                    family = TOPICS.get(topic or "", ("status",))[-1]
+                    answer = d.answers().get(FAMILY.get(family, "status"))
+                    summary.insert(0, f"order: {d.order.id} ({d.order.item}), {d.order.status.value}")
+                    if answer is not None:
+                        summary.insert(1, f"policy: {answer.rule} (allowed: {'yes' if answer.allowed else 'no'}, "
+                                          f"how: {answer.how.value})")
+            ref = svc.record_handoff(
+                channel=channel_of(tracker), sender_id=tracker.sender_id,
+                transcript="\n".join(summary + ["---"] + lines),
+                customer_id=customer, order_id=order_number)
         except ServiceError:
             dispatcher.utter_message(response="utter_store_unavailable")
             return clear("offer")
         dispatcher.utter_message(response="utter_handoff", handoff_reference=ref)
-        return clear("offer")
+        return clear("offer", "followup", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS) + [SlotSet("handoff_ref", ref)]
+
+
+class ActionAskHandoffNote(Action):
+    """handoff_form's question: silent right after the handoff (its reference was just given),
+    then "a person will reply here" for every message."""
+
+    def name(self) -> str:
+        return "action_ask_handoff_note"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        for e in reversed(tracker.events):
+            if e.get("event") == "user":
+                break
+            if e.get("event") == "action" and e.get("name") == "action_human_handoff":
+                return []
+        dispatcher.utter_message(response="utter_handoff_relay",
+                                 handoff_reference=tracker.get_slot("handoff_ref") or "-")
+        return []
+
+
+class ActionResumeBot(Action):
+    def name(self) -> str:
+        return "action_resume_bot"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ref = tracker.get_slot("handoff_ref")
+        if ref:
+            dispatcher.utter_message(response="utter_bot_back", handoff_reference=ref)
+        else:
+            dispatcher.utter_message(response="utter_bot_here")
+        return clear("handoff_ref", "handoff_note", "requested_slot")
+
+
+# Languages with a reply of their own in domain.yml (utter_other_language_<code>); others get English.
+REPLY_LANGUAGES = ("es", "pt", "ru")
+LANGUAGES = ["en", "es", "pt", "ru", "fr", "de", "it", "pl", "tr", "nl", "uk"]
+_identifier: Any = None
+
+
+def language_of(text: str) -> str:
+    """The language of a message (langid, offline; loaded on first use), among LANGUAGES."""
+    global _identifier
+    if re.search(r"[\u0400-\u04ff]", text) and not re.search(r"[іїєґ]", text.lower()):
+        return "ru"
+    if _identifier is None:
+        from langid.langid import LanguageIdentifier, model
+
+        ident = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+        ident.set_languages(LANGUAGES)
+        _identifier = ident
+    return _identifier.classify(text)[0]
+
+
+class ActionOtherLanguage(Action):
+    """A message in another language: say so in that language where the text exists, name the
+    language the bot speaks, and offer a person. Never a guessed intent."""
+
+    def name(self) -> str:
+        return "action_other_language"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        lang = language_of(_text(tracker))
+        dispatcher.utter_message(response=f"utter_other_language_{lang if lang in REPLY_LANGUAGES else 'en'}")
+        return []
+
+
+class ActionAskAffirmation(Action):
+    """The two-stage fallback's first question, in plain words: the two or three likeliest topics
+    as buttons titled for the buyer (never an intent name), keeping the order number the unclear
+    message gave, plus "talk to a person". A message with no words to understand gets the menu."""
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if self._names_an_order(tracker):
+            # "the watch strap", "and for the keyboard?", "can i cancel #8100-...": the order is
+            # what the buyer gave; answer for it (the question from the words or the one in play),
+            # end the clarification loop (closing it later would take this answer back) and wait
+            # for the buyer.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, "provide_order_number") + [
+                ActiveLoop(None), FollowupAction("action_listen")]
+        ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
+        likely = [i for i in ranking if i in TITLES and i != "human_handoff"][:3]
+        if not likely:
+            dispatcher.utter_message(response="utter_menu")
+            return []
+        item = tracker.get_slot("order_item")
+        number = order_number_in(tracker)
+        entities = ('{"order_number":"%s"}' % re.sub(r"\D", "", number)) if number else ""
+        buttons = []
+        for intent in likely:
+            with_item, without = TITLES[intent]
+            buttons.append({"title": with_item.format(item=item) if item else without,
+                            "payload": f"/{intent}{entities}"})
+        buttons.append({"title": TITLES["human_handoff"][1], "payload": "/human_handoff"})
+        dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+        return []
+
+
+    @staticmethod
+    def _names_an_order(tracker: Tracker) -> bool:
+        """The unclear message names an order, and the question is known: from its words, from the
+        conversation, or because the message is little more than the order ("the watch strap")."""
+        text = _text(tracker)
+        known_question = bool(topic_from_words(text) or tracker.get_slot("topic")) or len(text.split()) <= 4
+        if not known_question:
+            return False
+        if order_number_in(tracker):
+            return True
+        try:
+            svc = get_services()
+            linked = linked_customer(tracker, svc)
+            if not linked:
+                return False
+            orders = [c.order for c in svc.orders_for_question(linked, "check_order_status")]
+        except ServiceError:
+            return False
+        return bool(items_named(_text(tracker), orders))
+
+
+class ActionSessionStart(Action):
+    """A new session keeps the order in play (its owner must still be proven: actions.identity) and nothing half-done: no
+    form slots, no offer, no handoff."""
+
+    KEEP = ("order_number", "order_item", "order_status", "order_amount")  # who the buyer is: actions.identity
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        from rasa_sdk.events import ActionExecuted, SessionStarted
+
+        carried = [SlotSet(k, tracker.get_slot(k)) for k in self.KEEP if tracker.get_slot(k) is not None]
+        return [SessionStarted(), *carried, ActionExecuted("action_listen")]

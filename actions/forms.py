@@ -34,6 +34,10 @@ DISPUTE_KEYWORDS = (
     (r"deliver.*(end|over|expir)|window", "delivery_ending"),
 )
 
+# Reasons where nothing arrived: there is no item to keep, so the refund is full (never partial).
+NOT_ARRIVED = frozenset({"not_received", "tracking_stalled", "wrong_destination", "delivery_ending"})
+
+
 def _match(text: str, table) -> Optional[str]:
     t = text.lower()
     for pattern, code in table:
@@ -50,6 +54,13 @@ def _order_amount(tracker: Tracker) -> tuple[Decimal, str]:
 class ValidateCancelForm(FormValidationAction):
     def name(self) -> str:
         return "validate_cancel_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        # An unpaid order is cancelled at once: the offer was the confirmation, no reason is needed.
+        if tracker.get_slot("order_status") == "awaiting_payment":
+            return []
+        return domain_slots
 
     def validate_cancel_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
@@ -73,6 +84,9 @@ class ValidateDisputeForm(FormValidationAction):
         text = str(value or "").strip()
         code = text if text in DISPUTE_REASONS else (_match(text, DISPUTE_KEYWORDS) or "not_as_described")
         out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": DISPUTE_REASONS[code]}
+        if code in NOT_ARRIVED:
+            limit, currency = _order_amount(tracker)
+            out.update(refund_type="full", refund_amount=f"{limit} {currency}".strip())
         # A typed reason that says more than a word doubles as the description (if it fits; a longer
         # one is asked for next, and the too-long answer is explained there).
         if (text not in DISPUTE_REASONS and 20 <= len(text) <= MAX_DESCRIPTION
@@ -114,3 +128,27 @@ class ValidateDisputeForm(FormValidationAction):
                                      order_amount=tracker.get_slot("order_amount") or "-")
             return {"refund_amount": None}
         return {"refund_amount": str(amount)}
+
+
+class ValidateHandoffForm(FormValidationAction):
+    """While a person has the conversation, each message goes to the handoff's transcript; the
+    slot is emptied again so the form keeps the conversation until the buyer asks for the bot."""
+
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    def validate_handoff_note(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        from orderdesk.services import ServiceError
+
+        from .identity import channel_of
+        from .store import get_services
+
+        ref = tracker.get_slot("handoff_ref")
+        if ref and value:
+            try:
+                get_services().add_to_handoff(ref, f"buyer: {value}", channel=channel_of(tracker),
+                                              sender_id=tracker.sender_id)
+            except ServiceError:
+                dispatcher.utter_message(response="utter_store_unavailable")
+        return {"handoff_note": None}

@@ -16,7 +16,9 @@ name another). For every other question the relevant orders only come first amon
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from datetime import datetime
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -34,6 +36,7 @@ SHIPPED = (Status.AWAITING_DELIVERY, Status.COMPLETED)
 class Candidate:
     order: Order  # as of `now` (due transitions applied, not saved)
     relevant: bool
+    tier: Optional[int] = None  # how well it fits the question: 0 best; None when not relevant
 
 
 # --------------------------------------------------------------------------- what an order's state says
@@ -192,7 +195,7 @@ def rank(orders: Iterable[Order], question: str, now: datetime,
     settled = [advance(order, now, cfg)[0] for order in orders]
     scored = [(_tier(o, question, now, cfg), o) for o in settled]
     scored.sort(key=lambda s: (s[0] is None, s[0] or 0, -s[1].placed_at.timestamp(), s[1].id))
-    return [Candidate(o, t is not None) for t, o in scored]
+    return [Candidate(o, t is not None, t) for t, o in scored]
 
 
 def _tier(o: Order, question: str, now: datetime, cfg: PolicyConfig) -> Optional[int]:
@@ -203,12 +206,71 @@ def _tier(o: Order, question: str, now: datetime, cfg: PolicyConfig) -> Optional
 
 
 def the_one(question: str, candidates: Sequence[Candidate]) -> Optional[Order]:
-    """The order to answer about without asking: the buyer's only order, or the only order
-    relevant to a strong question. None when the buyer should choose."""
+    """The order to answer about without asking: the buyer's only order, or the only order that
+    fits a strong question best ("any news on my cancellation?" with one pending request and
+    others answered long ago). None when the buyer should choose."""
     if len(candidates) == 1:
         return candidates[0].order
     if question in STRONG:
-        hits = [c.order for c in candidates if c.relevant]
+        relevant_tiers = [c.tier if c.tier is not None else 0 for c in candidates if c.relevant]
+        if not relevant_tiers:
+            return None
+        best = min(relevant_tiers)
+        hits = [c.order for c in candidates if c.relevant and (c.tier if c.tier is not None else 0) == best]
         if len(hits) == 1:
             return hits[0]
     return None
+
+
+# --------------------------------------------------------------------------- orders named by their item
+
+# Item words too common in other senses to name an order on their own ("I'm running out of time").
+_WEAK_WORDS = frozenset({"running", "smart", "winter", "wireless", "mechanical", "camping", "kitchen", "order",
+                         "item", "thing", "stuff", "case", "light", "phone", "set", "pack", "new", "the"})
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _stem(word: str) -> str:
+    w = word.lower()
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+def _same(a: str, b: str) -> bool:
+    """Same word, allowing plurals and, in longer words, one or two typos."""
+    a, b = _stem(a), _stem(b)
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5:
+        return False
+    return SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+def items_named(text: str, orders: Sequence[Order]) -> list[Order]:
+    """The orders whose item the text names: the best-matching ones (ties all returned).
+
+    An order is named when the text has its item's last word ("lamp" for "LED desk lamp"), two
+    of its words, or one of its words that is not a common word in other senses. Plurals and
+    small typos count ("headphnes", "organizer")."""
+    said = [w for w in _WORD.findall(text.lower()) if len(w) >= 3]
+    if not said:
+        return []
+    scored: list[tuple[int, Order]] = []
+    for o in orders:
+        words = [w for w in _WORD.findall(o.item.lower()) if len(w) >= 3]
+        if not words:
+            continue
+        hits = [w for w in words if any(_same(w, s) for s in said)]
+        head = words[-1] in hits
+        strong = [w for w in hits if w not in _WEAK_WORDS]
+        if head or len(hits) >= 2 or strong:
+            scored.append((len(hits) + (1 if head else 0), o))
+    if not scored:
+        return []
+    best = max(score for score, _ in scored)
+    return [o for score, o in scored if score == best]

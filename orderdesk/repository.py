@@ -246,6 +246,16 @@ class HandoffRepository(_Repository):
     def add(self, **values: Any) -> None:
         self.session.execute(insert(db.handoff_requests).values(**values))
 
+    def append(self, reference: str, line: str, *, channel: str, sender_id: str, limit: int) -> bool:
+        """Add a line to the transcript of the open handoff `reference` opened by this conversation."""
+        h = db.handoff_requests.c
+        mine = (h.reference == reference) & (h.channel == channel) & (h.sender_id == sender_id) & (h.state == "open")
+        row = self.session.execute(select(h.transcript).where(mine).with_for_update()).first()
+        if row is None:
+            return False
+        self.session.execute(update(db.handoff_requests).where(mine).values(transcript=(row[0] + "\n" + line)[:limit]))
+        return True
+
 
 class AuditLog(_Repository):
     def record(self, *, at: datetime, kind: str, actor: str, order_id: Optional[str] = None,

@@ -410,6 +410,19 @@ class Services:
 
         return self._run(work)
 
+    def add_to_handoff(self, reference: str, line: str, *, channel: str, sender_id: str) -> bool:
+        """Append a line (what the buyer wrote while waiting for a person) to the open handoff `reference`
+        of this conversation. False when the conversation has no such open handoff."""
+        line, sender_id = _text(line), _text(sender_id)[:128]
+
+        def work(uow: UnitOfWork) -> bool:
+            if not uow.handoffs.append(reference, line, channel=channel, sender_id=sender_id, limit=100_000):
+                return False
+            uow.commit()
+            return True
+
+        return self._run(work)
+
     # -- time -----------------------------------------------------------------
     def sweep(self, *, at: Optional[datetime] = None) -> list[dict[str, Any]]:
         """Apply every due time-driven transition. Safe to run twice or on several replicas at once."""

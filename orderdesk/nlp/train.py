@@ -18,7 +18,7 @@ from pathlib import Path
 from orderdesk import ROOT
 
 INPUTS = ("data", "domain.yml", "config.yml", "orderdesk/nlp/build_spacy.py", "orderdesk/nlp/clusters.py",
-          "orderdesk/nlp/limits.py", "orderdesk/nlp/spacy_nlp.py")
+          "orderdesk/nlp/limits.py", "orderdesk/nlp/spacy_nlp.py", "orderdesk/nlp/gate.py", "orderdesk/nlp/cues.py")
 KEEP = 3
 
 

@@ -89,8 +89,12 @@ def test_a_linked_buyer_with_several_orders_is_asked_to_choose_with_buttons_that
         assert len(payload.encode("utf-8")) <= 64, payload  # Telegram's callback_data limit
         m = re.fullmatch(r"/provide_order_number(\{.*\})", payload)
         assert m, payload
+        if b["title"] == "More orders":  # the buyer has more orders than fit: the next ones
+            assert json.loads(m.group(1)) == {"order_page": "2"}
+            continue
         chosen.append(json.loads(m.group(1))["order_number"])
         assert chosen[-1] in b["title"]
+    assert buttons[-1]["title"] == "More orders" and len(chosen) == MAX_BUTTONS - 1
     assert len(set(chosen)) == len(chosen)
     assert all(oid.startswith("81") for oid in chosen)  # only the buyer's own orders
     assert OTHERS_ORDER not in chosen
@@ -195,6 +199,9 @@ def button_orders(result):
     """The order numbers the buttons of `utter_choose_order` carry, in order."""
     out = []
     for b in result.message("utter_choose_order")["buttons"]:
+        if b["title"] == "More orders":
+            assert b["payload"] == '/provide_order_number{"order_page":"2"}'
+            continue
         m = re.fullmatch(r'/provide_order_number\{"order_number":"(\d+)"\}', b["payload"])
         assert m, b["payload"]
         assert b["title"].endswith(f"({m.group(1)})")
@@ -234,7 +241,8 @@ def test_the_rejected_order_is_one_the_five_most_recent_buttons_would_not_have_s
 @pytest.mark.parametrize("intent, oid, rule, offer", [
     ("report_seller_cancelled", "8100000000000007", "utter_rule_refund_in_progress", None),
     ("escalate_dispute", "8100000000000010", "utter_rule_dispute_open", "escalate"),
-    ("report_confirmed_by_mistake", "8100000000000008", "utter_rule_return_after_confirmation", None),
+    # the seller has been paid: warned, and pointed to a dispute (article 000)
+    ("report_confirmed_by_mistake", "8100000000000008", "utter_confirmed_by_mistake", "dispute"),
 ], ids=["seller_cancelled", "open_dispute", "confirmed_3_days_ago"])
 def test_a_strong_question_only_one_order_fits_is_answered_for_that_order(run, tracker, intent, oid, rule, offer):
     r = answer(run, tracker, intent=intent)
@@ -252,7 +260,7 @@ def test_a_cancel_question_offers_the_cancellable_orders_first(run, tracker, svc
     assert r.responses == ["utter_choose_order"]
     assert "order_number" not in r.slots
     offered = button_orders(r)
-    assert len(offered) == MAX_BUTTONS
+    assert len(offered) == MAX_BUTTONS - 1  # and "More orders"
 
     def kind(oid):
         d = svc.explain(oid, customer_id="demo", record=False)
@@ -261,24 +269,18 @@ def test_a_cancel_question_offers_the_cancellable_orders_first(run, tracker, svc
         return "not shipped" if d.status.value in ("awaiting_payment", "payment_processing",
                                                    "awaiting_shipment") else "other"
 
-    assert [kind(oid) for oid in offered] == ["cancellable", "cancellable", "not shipped", "not shipped", "other"]
+    assert [kind(oid) for oid in offered] == ["cancellable", "cancellable", "not shipped", "not shipped"]
     cancellable = [oid for oid in demo_orders() if kind(oid) == "cancellable"]
     assert sorted(offered[:2]) == sorted(cancellable) == ["8100000000000001", AWAITING_SHIPMENT]
     assert offered[:2] == ["8100000000000001", AWAITING_SHIPMENT]  # both placed two days ago: by number
 
 
-def test_a_cancellation_status_question_with_several_requests_offers_the_pending_one_first(run, tracker, svc):
+def test_a_cancellation_status_question_with_several_requests_answers_for_the_only_pending_one(run, tracker):
+    # pending (4), rejected (6), approved (17): only one is still waiting for an answer
     r = answer(run, tracker, intent="ask_cancellation_status", text="any news on my cancellation?")
 
-    assert r.responses == ["utter_choose_order"]
-    offered = button_orders(r)
-    assert offered[0] == PENDING_CANCELLATION
-    states = [svc.explain(oid, customer_id="demo", record=False).order.cancellation for oid in offered]
-    assert states[0].state.value == "pending"
-    with_request = [s for s in states if s is not None]
-    assert states[:len(with_request)] == with_request  # every order with a request before any without
-    assert len(with_request) == 3  # pending (4), rejected (6), approved (17)
-    assert "order_number" not in r.slots
+    assert r.responses[:2] == ["utter_order_in_play", "utter_rule_cancel_request_pending"]
+    assert r.slots["order_number"] == PENDING_CANCELLATION
 
 
 def test_a_strong_question_no_order_fits_offers_the_most_recent_orders(run, tracker, load):
@@ -307,18 +309,27 @@ def test_no_more_than_five_buttons_even_when_more_orders_fit(run, tracker, svc):
     r = answer(run, tracker, intent="report_not_as_described", text="the item is not as described")
 
     offered = button_orders(r)
-    assert len(offered) == MAX_BUTTONS
+    assert len(r.message("utter_choose_order")["buttons"]) == MAX_BUTTONS
+    assert len(offered) == MAX_BUTTONS - 1  # and "More orders"
     statuses = {svc.explain(oid, customer_id="demo", record=False).status.value for oid in offered}
     assert statuses <= {"awaiting_delivery", "completed"}  # all shipped
 
 
-def test_a_strong_question_about_the_order_in_play_stays_with_that_order(run, tracker):
-    slots = {"order_number": AWAITING_SHIPMENT, "customer_id": "demo"}
+def test_a_strong_question_the_order_in_play_does_not_fit_moves_to_the_order_it_fits(run, tracker):
+    slots = {"order_number": AWAITING_SHIPMENT, "customer_id": "demo", "topic": "ask_refund"}
+    r = answer(run, tracker, intent="report_seller_rejected_cancellation", slots=slots)
+
+    assert r.responses[:2] == ["utter_order_in_play", "utter_rule_cancel_rejected"]  # named first
+    assert r.slots["order_number"] == REJECTED_CANCELLATION
+
+
+def test_a_strong_question_that_fits_the_order_in_play_stays_with_that_order(run, tracker):
+    slots = {"order_number": REJECTED_CANCELLATION, "customer_id": "demo", "topic": "ask_refund"}
     r = answer(run, tracker, intent="report_seller_rejected_cancellation", slots=slots)
 
     assert "utter_order_in_play" not in r.responses
     assert "utter_choose_order" not in r.responses
-    assert r.slots["order_number"] == AWAITING_SHIPMENT
+    assert r.slots["order_number"] == REJECTED_CANCELLATION
 
 
 def test_a_strong_question_from_a_stranger_gets_the_general_answer_and_is_asked_for_the_order(run, tracker):
@@ -419,10 +430,12 @@ def test_an_offer_is_made_only_when_the_policy_allows_it(run, tracker, oid, inte
 
     assert r.slots["offer"] == offer
     offers = [n for n in r.responses if n.startswith("utter_offer_")]
-    assert offers == ([f"utter_offer_{offer}"] if offer else [])
+    # an unpaid order is cancelled at once: its offer says so, with no seller window
+    said = f"utter_offer_{offer}_unpaid" if oid == "8100000000000001" else f"utter_offer_{offer}"
+    assert offers == ([said] if offer else [])
     if offer:
-        assert r.responses[-1] == f"utter_offer_{offer}"
-        assert r.kwargs(f"utter_offer_{offer}")["order_number"] == oid
+        assert r.responses[-1] == said
+        assert r.kwargs(said)["order_number"] == oid
 
 
 @pytest.mark.parametrize("loop", ["cancel_form", "dispute_form"])
@@ -447,7 +460,7 @@ def test_a_dispute_offered_for_another_question_leaves_the_reason_to_the_form(ru
     r = answer(run, tracker, intent="open_dispute", entities={"order_number": SHIPPED})
 
     assert r.slots["offer"] == "dispute"
-    assert "dispute_reason" not in r.slots
+    assert r.slots.get("dispute_reason") is None
 
 
 # --------------------------------------------------------------------------- answers for every demo order
@@ -455,6 +468,7 @@ def test_a_dispute_offered_for_another_question_leaves_the_reason_to_the_form(ru
 def test_an_order_under_dispute_still_states_when_its_delivery_window_ends(run, tracker):
     r = answer(run, tracker, intent="check_order_status", entities={"order_number": "8100000000000010"})
 
+    # delivered 6 days ago, but under dispute: the shipped status, not "delivered, return until"
     assert r.responses == ["utter_order_in_play", "utter_status_awaiting_delivery"]
     said = r.kwargs("utter_status_awaiting_delivery")
     assert said["shipped_at"] == "Wed 28 Oct, 12:00 UTC"

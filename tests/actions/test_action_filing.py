@@ -283,11 +283,15 @@ def test_a_handoff_is_recorded_with_the_transcript_and_its_reference_is_given(ru
     assert h["reference"] == ref
     assert (h["channel"], h["sender_id"], h["customer_id"], h["order_id"], h["state"]) == (
         "rest", "demo", "demo", AWAITING_SHIPMENT, "open")
-    assert h["transcript"] == ("buyer: I want to cancel 8100000000000003\n"
+    # what an agent needs at a glance first: the order in play and what the buyer wants
+    assert h["transcript"] == ("order: 8100000000000003 (LED desk lamp), awaiting_shipment\n"
+                               "buyer wants: -\n"
+                               "---\n"
+                               "buyer: I want to cancel 8100000000000003\n"
                                "bot: Shall I file a cancellation request?\n"
                                "buyer: talk to a person")
     assert h["created_at"] == NOW
-    assert r.slots == {"offer": None}
+    assert r.slots["offer"] is None and r.slots["handoff_ref"] == ref  # the handoff form relays from here
 
 
 def test_a_handoff_from_an_unknown_sender_without_an_order_is_still_recorded(run, tracker, rows):

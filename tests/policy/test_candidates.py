@@ -254,6 +254,13 @@ def test_two_orders_relevant_to_a_strong_question_leave_the_choice_to_the_buyer(
     assert the_one("report_seller_rejected_cancellation", ranked) is None
 
 
+def test_the_only_order_in_the_best_tier_of_a_strong_question_is_the_one(make_order, now):
+    pending = replace(KINDS["cancellation pending"](make_order, now), id="pending")
+    rejected = replace(KINDS["cancellation rejected"](make_order, now), id="rejected")
+    ranked = rank([rejected, pending], "ask_cancellation_status", now)
+    assert the_one("ask_cancellation_status", ranked).id == "pending"
+
+
 def test_a_strong_question_no_order_matches_leaves_the_choice_to_the_buyer(make_order, now):
     ranked = rank([replace(make_order(), id="1"), replace(make_order(), id="2")], "escalate_dispute", now)
     assert [c.relevant for c in ranked] == [False, False]

@@ -173,6 +173,13 @@ class FakeHandoffs(_Repo):
     def add(self, **values: Any) -> None:
         self.t["handoffs"].append(dict(values))
 
+    def append(self, reference: str, line: str, *, channel: str, sender_id: str, limit: int) -> bool:
+        for h in self.t["handoffs"]:
+            if (h["reference"], h["channel"], h["sender_id"], h["state"]) == (reference, channel, sender_id, "open"):
+                h["transcript"] = (h["transcript"] + "\n" + line)[:limit]
+                return True
+        return False
+
 
 class FakeAudit(_Repo):
     def record(self, *, at: datetime, kind: str, actor: str, order_id: Optional[str] = None,

@@ -1,0 +1,18 @@
+"""Word cues the classifier's intent alone misses; pure (no Rasa), shared by the NLU gate and the actions.
+
+* `ANGER`: anger and chargeback threats, whatever the intent ("WHERE IS MY MONEY, this is a scam").
+"""
+from __future__ import annotations
+
+import re
+
+ANGER = re.compile(r"\b(ridiculous|scam\w*|useless|angry|furious|unacceptable|disgust\w*|chargeback|"
+                   r"charge ?back|thie(f|ves)|fraud|sue|stole|joke|fed up|sick of|worst)\b|[!?]{3,}|\?!|!\?",
+                   re.IGNORECASE)
+
+
+def sounds_angry(text: str) -> bool:
+    """Anger words, "?!", or a long message all in capitals."""
+    text = text or ""
+    shouting = sum(c.isupper() for c in text) > 8 and text.upper() == text
+    return bool(ANGER.search(text)) or shouting

@@ -1,0 +1,372 @@
+"""Issue 8's dialogue behaviour at the action level: follow-ups, orders named by item or by a number
+written the way buyers write it, no context bleed, unpaid cancellation at once, the handoff relay,
+anger, clarification in plain words, another language, and a new session without half-done forms.
+
+Real `rasa_sdk.Tracker` and `CollectingDispatcher` against the demo data on a fixed clock; the
+conversation tests (tests/dialogues) play the same through the running servers.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from actions.actions import (ActionAnswerQuestion, ActionAskAffirmation, ActionAskHandoffNote, ActionHumanHandoff,
+                             ActionOtherLanguage, ActionResumeBot, ActionSessionStart, ActionSubmitCancellation)
+from actions.answers import TITLES
+from actions.forms import ValidateCancelForm, ValidateDisputeForm, ValidateHandoffForm
+from botkit import DEMO_EMAIL
+from orderdesk import db
+from orderdesk.candidates import items_named
+from orderdesk.nlp.gate import verdict
+
+YOGA_MAT = "8100000000000012"  # closed yesterday, not shipped in time: refund in 2-5 days to PayPal
+KEYBOARD = "8100000000000007"  # the seller cancelled it
+LAMP = "8100000000000003"  # awaiting shipment
+EARBUDS = "8100000000000001"  # unpaid
+KITCHEN_SCALE = "8100000000000014"  # delivered 3 days ago, not confirmed
+SCARF = "8100000000000008"  # receipt confirmed 3 days ago
+WALLET = "8100000000000010"  # dispute open
+IN_PLAY = {"customer_id": "demo"}
+
+
+def answer(run, tracker, **kw):
+    return run(ActionAnswerQuestion(), tracker(**kw))
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+def test_when_will_i_get_it_after_a_refund_answer_gives_the_refund_date_for_that_order(run, tracker):
+    r = answer(run, tracker, intent="ask_when", text="when will I get it?",
+               slots={**IN_PLAY, "order_number": YOGA_MAT, "topic": "ask_refund_status"})
+
+    assert r.responses == ["utter_rule_refund_in_progress"]
+    assert r.kwargs("utter_rule_refund_in_progress")["refund_expected_by"] != "-"
+    assert r.slots["order_number"] == YOGA_MAT and r.slots["topic"] == "ask_refund_status"
+
+
+def test_a_follow_up_keeps_what_was_offered(run, tracker):
+    r = answer(run, tracker, intent="ask_if_seller_refuses", text="and if the seller refuses?",
+               slots={**IN_PLAY, "order_number": LAMP, "topic": "cancel_order", "offer": "cancel"})
+
+    assert r.responses == ["utter_followup_refuses_cancel"]
+    assert "offer" not in r.slots  # still "cancel": a yes now files it
+
+
+@pytest.mark.parametrize("sender", ["demo", "stranger-7"])
+def test_a_follow_up_with_no_order_in_play_asks_which_order_and_never_guesses(run, tracker, sender):
+    r = answer(run, tracker, sender_id=sender, intent="ask_when", text="when will I get it?")
+
+    assert r.responses in (["utter_which_order_followup"], ["utter_ask_order_number"])
+    assert "order_number" not in r.slots
+    assert r.slots["followup"] == "ask_when"
+
+
+def test_the_follow_up_is_answered_once_the_order_is_picked(run, tracker):
+    r = answer(run, tracker, intent="provide_order_number", entities={"order_number": YOGA_MAT},
+               slots={**IN_PLAY, "followup": "ask_when", "topic": "ask_refund_status"})
+
+    assert r.responses == ["utter_order_in_play", "utter_rule_refund_in_progress"]
+    assert r.slots["followup"] is None
+
+
+def test_what_does_escalating_do_explains_and_offers_to_escalate_an_open_dispute(run, tracker):
+    r = answer(run, tracker, intent="ask_escalation", text="what does escalating do?",
+               slots={**IN_PLAY, "order_number": WALLET, "topic": "escalate_dispute"})
+
+    assert r.responses == ["utter_rule_dispute_open", "utter_escalation_explained", "utter_offer_escalate"]
+    assert r.slots["offer"] == "escalate"
+
+
+# --------------------------------------------------------------------------- kept details
+
+@pytest.mark.parametrize("text", ["refund for order no. 8100 0000 0000 0012", "#8100-0000-0000-0012 refund?",
+                                  "order 8100.0000.0000.0012"])
+def test_order_numbers_written_with_spaces_dashes_or_dots_are_understood(run, tracker, text):
+    r = answer(run, tracker, intent="ask_refund_status", text=text)
+
+    assert r.slots["order_number"] == YOGA_MAT
+
+
+def test_a_tracking_number_is_not_read_as_an_order_number(run, tracker):
+    r = answer(run, tracker, intent="check_order_status", text="tracking LP00123456789012 shows nothing")
+
+    assert "order_number" not in r.slots
+
+
+def test_an_order_number_and_email_in_one_message_verify_in_one_step(run, tracker):
+    r = answer(run, tracker, sender_id="stranger-9", intent="ask_refund_status",
+               text=f"where is my refund for {KEYBOARD}, my email is {DEMO_EMAIL}")
+
+    assert "utter_ask_email" not in r.responses
+    assert r.responses[:2] == ["utter_order_in_play", "utter_closed_seller_cancelled"]
+    assert r.slots["order_number"] == KEYBOARD and r.slots["customer_id"] == "demo"
+
+
+def test_a_wrong_email_in_the_same_message_shows_nothing(run, tracker):
+    r = answer(run, tracker, sender_id="stranger-9", intent="ask_refund_status",
+               text=f"refund for {KEYBOARD} nobody@example.org")
+
+    assert r.responses == ["utter_email_mismatch"]
+    assert "order_number" not in r.slots
+
+
+def test_an_item_name_picks_the_order(run, tracker):
+    r = answer(run, tracker, intent="ask_return", text="I want to return my headphnes")
+
+    assert r.slots["order_number"] == "8100000000000018"
+
+
+def test_an_item_name_two_orders_share_offers_both(run, tracker):
+    r = answer(run, tracker, intent="check_order_status", text="where is my desk stuff")
+
+    assert r.responses == ["utter_choose_order"]
+    payloads = [b["payload"] for b in r.message("utter_choose_order")["buttons"]]
+    assert len(payloads) == 2 and all(("8100000000000003" in p) or ("8100000000000016" in p) for p in payloads)
+
+
+def test_items_named_handles_plurals_typos_and_common_words():
+    class O:
+        def __init__(self, i, item):
+            self.id, self.item = i, item
+
+    orders = [O(1, "LED desk lamp"), O(2, "Desk organiser"), O(3, "Kitchen scale"), O(4, "Running shoes"),
+              O(5, "Headphones")]
+    names = lambda t: [o.id for o in items_named(t, orders)]  # noqa: E731
+    assert names("has the lamp shipped") == [1]
+    assert names("the kitchen scales") == [3]
+    assert names("my headphnes") == [5]
+    assert names("the desk organizer") == [2]
+    assert names("my desk things") == [1, 2]
+    assert names("I'm running out of patience") == []
+    assert names("where is my order") == []
+
+
+def test_more_orders_shows_the_next_page(run, tracker):
+    first = answer(run, tracker, intent="check_order_status", text="status of my order")
+    second = answer(run, tracker, intent="provide_order_number", entities={"order_page": "2"},
+                    text='/provide_order_number{"order_page":"2"}')
+
+    ids = lambda r: [b["payload"] for b in r.message("utter_choose_order")["buttons"]]  # noqa: E731
+    assert ids(first)[-1] == '/provide_order_number{"order_page":"2"}'
+    assert not set(ids(first)[:-1]) & set(ids(second)[:-1])
+
+
+# --------------------------------------------------------------------------- no context bleed
+
+def test_a_new_answer_resets_what_the_previous_one_offered_and_any_half_form(run, tracker):
+    r = answer(run, tracker, intent="ask_refund_status", entities={"order_number": KEYBOARD},
+               slots={**IN_PLAY, "order_number": "8100000000000005", "offer": "dispute",
+                      "dispute_reason": "not_received", "topic": "report_not_received"})
+
+    assert r.slots["offer"] is None and r.slots["dispute_reason"] is None
+    assert r.slots["order_number"] == KEYBOARD
+
+
+def test_a_question_inside_a_form_does_not_change_the_forms_order(run, tracker):
+    r = answer(run, tracker, intent="ask_refund_destination", text="where does the money for the keyboard go",
+               active_loop="cancel_form", slots={**IN_PLAY, "order_number": LAMP})
+
+    assert "order_number" not in r.slots and "offer" not in r.slots
+
+
+# --------------------------------------------------------------------------- policy slips
+
+def test_a_delivered_unconfirmed_order_is_answered_as_delivered(run, tracker):
+    r = answer(run, tracker, intent="open_dispute", entities={"order_number": KITCHEN_SCALE})
+
+    assert "utter_delivered_dispute_in_transit" in r.responses
+    assert "utter_rule_dispute_in_transit" not in r.responses
+
+
+def test_the_seller_cancelled_gets_the_contact_the_seller_advice(run, tracker):
+    r = answer(run, tracker, intent="report_seller_cancelled", entities={"order_number": KEYBOARD})
+
+    assert r.responses[-1] == "utter_seller_cancelled_advice"
+
+
+def test_not_received_after_confirming_receipt_warns_the_seller_was_paid(run, tracker):
+    r = answer(run, tracker, intent="report_not_received", entities={"order_number": SCARF})
+
+    assert r.responses == ["utter_order_in_play", "utter_confirmed_by_mistake", "utter_offer_dispute"]
+
+
+def test_a_parcel_that_never_came_gets_a_full_refund_dispute_without_asking(run, tracker):
+    r = answer(run, tracker, intent="report_not_received", entities={"order_number": "8100000000000009"})
+
+    assert r.slots["dispute_reason"] == "not_received"
+    assert r.slots["refund_type"] == "full" and r.slots["refund_amount"] == "64.00 USD"
+
+
+def test_a_typed_not_arrived_reason_fills_a_full_refund(run, tracker):
+    v = ValidateDisputeForm()
+    out = v.validate_dispute_reason("tracking_stalled", None, tracker(slots={"order_amount": "58.00 USD"}), {})
+
+    assert out["refund_type"] == "full" and out["refund_amount"] == "58.00 USD"
+
+
+# --------------------------------------------------------------------------- unpaid cancellation
+
+def test_an_unpaid_order_is_offered_cancellation_at_once_and_the_form_asks_nothing(run, tracker):
+    r = answer(run, tracker, intent="cancel_order", entities={"order_number": EARBUDS})
+    assert r.responses[-1] == "utter_offer_cancel_unpaid"
+
+    import asyncio
+
+    slots = asyncio.run(ValidateCancelForm().required_slots(
+        ["cancel_reason", "cancel_confirm"], None, tracker(slots={"order_status": "awaiting_payment"}), {}))
+    assert slots == []
+
+
+def test_an_unpaid_order_accepted_offer_cancels_it(run, tracker, rows):
+    r = run(ActionSubmitCancellation(), tracker(slots={**IN_PLAY, "order_number": EARBUDS,
+                                                       "order_status": "awaiting_payment"}))
+
+    assert r.responses == ["utter_cancellation_done_unpaid"]
+
+
+# --------------------------------------------------------------------------- handoff and anger
+
+def test_the_handoff_relays_later_messages_to_the_transcript(run, tracker, rows):
+    first = run(ActionHumanHandoff(), tracker(intent="human_handoff", text="a person please",
+                                             slots={**IN_PLAY, "order_number": YOGA_MAT,
+                                                    "topic": "ask_refund_status"}))
+    ref = first.slots["handoff_ref"]
+    (h,) = rows(db.handoff_requests)
+    assert h["transcript"].startswith(f"order: {YOGA_MAT} (Yoga mat), closed\npolicy: refund.in_progress")
+    assert "buyer wants: Where my refund is" in h["transcript"]
+
+    ValidateHandoffForm().validate_handoff_note("hello?? anyone", None, tracker(slots={"handoff_ref": ref}), {})
+    (h,) = rows(db.handoff_requests)
+    assert h["transcript"].endswith("buyer: hello?? anyone")
+
+    relay = run(ActionAskHandoffNote(), tracker(slots={"handoff_ref": ref}, text="hello?? anyone"))
+    assert relay.responses == ["utter_handoff_relay"]
+    assert relay.kwargs("utter_handoff_relay")["handoff_reference"] == ref
+
+    back = run(ActionResumeBot(), tracker(intent="resume_bot", slots={"handoff_ref": ref}))
+    assert back.responses == ["utter_bot_back"] and back.slots["handoff_ref"] is None
+
+
+def test_right_after_the_handoff_the_relay_says_nothing(run, tracker):
+    history = [{"event": "action", "name": "action_human_handoff"}]
+    r = run(ActionAskHandoffNote(), tracker(slots={"handoff_ref": "HND-1"}, history=[], slot_events=None,
+                                            text="a person please"))
+    assert r.responses == ["utter_handoff_relay"]  # no handoff since the message: relays
+    trk = tracker(slots={"handoff_ref": "HND-1"}, text="a person please")
+    trk.events.extend(history)
+    assert run(ActionAskHandoffNote(), trk).responses == []
+
+
+def test_an_angry_buyer_hears_sorry_then_the_refund_then_the_offer_of_a_person(run, tracker):
+    r = answer(run, tracker, intent="complain", text="this is a scam, where is my money for the yoga mat")
+
+    assert r.responses[0] == "utter_sorry"
+    assert "utter_rule_refund_in_progress" in r.responses
+    assert r.responses[-1] == "utter_offer_person"
+
+
+def test_anger_is_recognised_whatever_the_intent(run, tracker):
+    r = answer(run, tracker, intent="ask_refund_status", text="WHERE IS MY MONEY FOR THE BIKE LIGHT")
+
+    assert r.responses[0] == "utter_sorry" and r.responses[-1] == "utter_offer_person"
+
+
+# --------------------------------------------------------------------------- clarification, language
+
+def test_clarification_offers_buyer_readable_titles_and_keeps_the_order_number(run, tracker):
+    trk = tracker(intent="nlu_fallback", text="8100000000000012 something about the money stuff",
+                  slots={"order_item": "Yoga mat"})
+    trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0},
+                                            {"name": "ask_refund_status", "confidence": 0.4},
+                                            {"name": "ask_refund", "confidence": 0.3},
+                                            {"name": "greet", "confidence": 0.2}]
+    r = run(ActionAskAffirmation(), trk)
+
+    buttons = r.message("utter_clarify")["buttons"]
+    titles = [b["title"] for b in buttons]
+    assert titles == ["My refund for the Yoga mat", "A refund for the Yoga mat", "Talk to a person"]
+    assert buttons[0]["payload"] == '/ask_refund_status{"order_number":"8100000000000012"}'
+    assert not any(re.search(r"[a-z]+_[a-z]+", t) for t in titles)  # never an intent name
+
+
+def test_a_fallback_with_no_ranking_gets_the_menu(run, tracker):
+    trk = tracker(intent="nlu_fallback", text="🤔")
+    trk.latest_message["intent_ranking"] = []
+    assert run(ActionAskAffirmation(), trk).responses == ["utter_menu"]
+
+
+def test_every_title_is_plain_words():
+    for with_item, without in TITLES.values():
+        assert "_" not in with_item + without
+
+
+@pytest.mark.parametrize("text, clusters, found", [
+    ("🤔🤔", [], "noise"), ("???", [], "noise"), ("", [], "noise"), ("asdkjh qwpoeiru", [0, 0], "noise"),
+    ("where is my refund", [5, 7, 9, 11], None), ("8100000000000012", [], None),
+    ("refund for my headphnes", [3, 4, 5, 0], None),
+    ("где мой заказ", [0, 0, 0], "other_language"),
+    ("quiero cancelar mi pedido", [0, 0, 4, 0], "other_language"),
+    ("o meu pedido ainda não chegou", [9, 0, 0, 0, 0, 0], "other_language"),
+])
+def test_the_gate_marks_wordless_unknown_and_foreign_messages(text, clusters, found):
+    has_entity = text.isdigit()
+    assert verdict(text, clusters, has_entity) == found
+
+
+@pytest.mark.parametrize("text, response", [
+    ("¿dónde está mi reembolso? quiero cancelar mi pedido", "utter_other_language_es"),
+    ("meu pacote não chegou, quero o meu dinheiro de volta", "utter_other_language_pt"),
+    ("где мой возврат денег", "utter_other_language_ru"),
+    ("wo ist mein Paket, ich warte seit Wochen", "utter_other_language_en"),
+])
+def test_another_language_is_answered_in_it_where_the_text_exists(run, tracker, text, response):
+    assert run(ActionOtherLanguage(), tracker(intent="other_language", text=text)).responses == [response]
+
+
+# --------------------------------------------------------------------------- sessions
+
+def test_a_new_session_keeps_the_order_but_no_half_form_offer_handoff_or_proven_customer(run, tracker):
+    slots = {**IN_PLAY, "order_number": LAMP, "requested_slot": "cancel_confirm", "cancel_reason": "other",
+             "offer": "cancel", "handoff_ref": "HND-1", "topic": "cancel_order"}
+    r = run(ActionSessionStart(), tracker(slots=slots))
+
+    # Who the buyer is comes from the channel or this session's verification (actions.identity), never a slot.
+    assert r.slots == {"order_number": LAMP}
+
+
+# --------------------------------------------------------------------------- several questions
+
+@pytest.mark.parametrize("text, answered, others", [
+    ("can I cancel the lamp and where would the refund go?", "cancel_order", ["ask_refund_destination"]),
+    ("where is my refund for the yoga mat? also how do I return something?", "ask_refund_status", ["ask_return"]),
+    ("the seller cancelled my keyboard, where does my money go?", "report_seller_cancelled", []),
+    ("I want to cancel, it has not shipped", "cancel_order", []),
+    ("where is my refund", "ask_refund_status", []),
+])
+def test_other_questions_in_the_message_are_found(text, answered, others):
+    from actions.actions import other_questions
+
+    assert other_questions(text, answered) == others
+
+
+def test_a_second_question_is_offered_as_a_button_for_the_same_order(run, tracker):
+    r = answer(run, tracker, intent="ask_refund_status",
+               text="where is my refund for the yoga mat? also how do I return it?")
+
+    assert "utter_rule_refund_in_progress" in r.responses
+    (button,) = r.message("utter_also_asked")["buttons"]
+    assert button == {"title": "Returning the Yoga mat", "payload": '/ask_return{"order_number":"%s"}' % YOGA_MAT}
+
+
+def test_an_unclear_message_that_names_an_order_is_answered_for_it(run, tracker):
+    trk = tracker(intent="nlu_fallback", text="and for the keyboard?", slots={**IN_PLAY, "topic": "ask_refund_status",
+                                                                              "order_number": YOGA_MAT})
+    trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0},
+                                            {"name": "ask_options", "confidence": 0.3}]
+    r = run(ActionAskAffirmation(), trk)
+
+    assert r.responses[:2] == ["utter_order_in_play", "utter_closed_seller_cancelled"]
+    assert r.slots["order_number"] == KEYBOARD
+    kinds = [(e.get("event"), e.get("name")) for e in r.events]
+    assert kinds[-2:] == [("active_loop", None), ("followup", "action_listen")]  # the loop ends here
