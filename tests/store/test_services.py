@@ -576,6 +576,14 @@ def test_handoff_is_recorded_with_its_transcript(services, orders):
     assert (row["order_id"], row["state"], row["transcript"]) == (PAID, "open", "user: help\nbot: ...")
 
 
+def test_lines_join_the_handoff_transcript_only_from_its_own_conversation(services, orders):
+    ref = services.record_handoff(channel="rest", sender_id="chat-c1", transcript="user: help", customer_id="c1")
+
+    assert services.add_to_handoff(ref, "buyer: any news?", channel="rest", sender_id="chat-c1")
+    assert not services.add_to_handoff(ref, "buyer: forged", channel="rest", sender_id="chat-c2")
+    assert orders.row(db.handoff_requests)["transcript"] == "user: help\nbuyer: any news?"
+
+
 def test_handoff_transcript_with_nul_characters_is_stored_without_them(services, orders):
     services.record_handoff(channel="rest", sender_id="chat\x00-c1", transcript="user: \x00hi")
     row = orders.row(db.handoff_requests)

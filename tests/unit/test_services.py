@@ -247,6 +247,17 @@ def test_handoffs_and_filed_requests_are_listed_newest_first(services, store):
     assert (h["sender_id"], h["order_id"]) == ("chat-c1", None)  # NUL dropped, unknown order not linked
 
 
+def test_a_handoff_transcript_grows_only_from_the_conversation_that_opened_it(services, store):
+    ref = services.record_handoff(channel="rest", sender_id="chat-c1", transcript="buyer: a person please",
+                                  customer_id="c1")
+
+    assert services.add_to_handoff(ref, "buyer: still there?", channel="rest", sender_id="chat-c1")
+    assert not services.add_to_handoff(ref, "buyer: forged", channel="rest", sender_id="someone-else")
+    assert not services.add_to_handoff(ref, "buyer: forged", channel="telegram", sender_id="chat-c1")
+    assert not services.add_to_handoff("HND-20261122-0000000000", "x", channel="rest", sender_id="chat-c1")
+    assert table(store, "handoffs")[0]["transcript"] == "buyer: a person please\nbuyer: still there?"
+
+
 def test_sweep_applies_due_transitions_once(services, store):
     at = later(days=30)
     first = services.sweep(at=at)
