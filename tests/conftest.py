@@ -37,7 +37,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 # The test tiers, by folder (the markers are declared in pyproject.toml).
 # A folder not named here gets no tier: `make test` runs it, `make test-fast` does not.
 TIERS = {"unit": "unit", "policy": "unit", "store": "db", "cli": "db", "actions": "db", "nlu": "rasa",
-         "server": "server", "scale": "server", "channels": "server"}
+         "server": "server", "scale": "server", "channels": "server", "dialogues": "server", "trust": "rasa"}
 TESTS = Path(__file__).resolve().parent
 
 
