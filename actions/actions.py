@@ -26,7 +26,9 @@ from orderdesk.services import (
     normalize_order_id,
 )
 
-from .identity import channel_of, linked_customer
+from orderdesk.verification import VerificationFailed, VerificationLocked
+
+from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .answers import GENERAL, TOPICS, plan_answer, response_for_rule, template_vars
 from .store import get_services
 
@@ -76,7 +78,9 @@ class ActionAnswerQuestion(Action):
         channel = channel_of(tracker)
         in_form = tracker.active_loop_name is not None
         linked = linked_customer(tracker, svc)
-        customer_id = tracker.get_slot("customer_id") or linked
+        # Never a slot: a customer this conversation proved by email (it may be another account than the
+        # linked one), else the linked one.
+        customer_id = verified_customer(tracker, svc) or linked
         order_number = tracker.get_slot("order_number")
         given = _first_entity(tracker, "order_number")
         email = _first_entity(tracker, "email")
@@ -97,25 +101,24 @@ class ActionAnswerQuestion(Action):
                 try:
                     svc.explain(given, customer_id=customer_id, record=False)
                     order_number = given
-                except NotYourOrder:
+                except (NotYourOrder, OrderNotFound):
+                    # The same words and state either way: nobody learns whether someone else's order exists.
                     dispatcher.utter_message(response="utter_not_your_order", order_number=given)
                     return [SlotSet("pending_order", given)]
-                except OrderNotFound:
-                    dispatcher.utter_message(response="utter_order_not_found", order_number=given)
-                    return events
 
         pending = tracker.get_slot("pending_order")
         # An email answers the pending order, even while another order is in play (after "not your order").
         if pending and email and not newly_chosen:
             try:
-                customer_id = svc.verify_owner(pending, email)
-            except NotYourOrder:
+                customer_id = verify(tracker, svc, pending, email).customer_id
+            except VerificationLocked as e:
+                dispatcher.utter_message(response="utter_verification_locked", order_number=pending,
+                                         locked_until=fmt(e.until, svc.clock()))
+                return events
+            except (VerificationFailed, InvalidInput):
+                # An unknown order and a wrong email get the same answer and leave the same state.
                 dispatcher.utter_message(response="utter_email_mismatch", order_number=pending)
                 return events
-            except OrderNotFound:
-                # Same answer as a wrong email: a stranger learns nothing, not even whether the order exists.
-                dispatcher.utter_message(response="utter_email_mismatch", order_number=pending)
-                return [SlotSet("pending_order", None)]
             order_number, newly_chosen = pending, True
             events += [SlotSet("pending_order", None), SlotSet("customer_id", customer_id)]
 
@@ -138,12 +141,12 @@ class ActionAnswerQuestion(Action):
                 dispatcher.utter_message(response="utter_ask_order_number")
                 return events
 
+        if customer_id is None:  # an order in play, but nobody proven in this session (it expired)
+            dispatcher.utter_message(response="utter_ask_email", order_number=order_number)
+            return events + [SlotSet("order_number", None), SlotSet("pending_order", order_number)]
         try:
             decision = svc.explain(order_number, customer_id=customer_id, actor=f"bot:{channel}")
-        except OrderNotFound:
-            dispatcher.utter_message(response="utter_order_not_found", order_number=order_number)
-            return events + [SlotSet("order_number", None)]
-        except NotYourOrder:
+        except (OrderNotFound, NotYourOrder):
             dispatcher.utter_message(response="utter_not_your_order", order_number=order_number)
             return events + [SlotSet("order_number", None), SlotSet("pending_order", order_number)]
 
@@ -177,12 +180,19 @@ def _refused(dispatcher: CollectingDispatcher, outcome: Outcome, answer_rule: st
     dispatcher.utter_message(response=response_for_rule(answer_rule), **variables)
 
 
+def _acting(tracker: Tracker) -> str:
+    """The acting customer for a filing; a conversation with none files nothing (the same answer as an
+    order that is not theirs)."""
+    customer = acting_customer(tracker, get_services())
+    if customer is None:
+        raise NotYourOrder("Nobody has been verified in this conversation.")
+    return customer
+
+
 def _service_error(dispatcher: CollectingDispatcher, err: ServiceError, order_number: Optional[str]) -> None:
     if isinstance(err, StoreUnavailable):
         dispatcher.utter_message(response="utter_store_unavailable")
-    elif isinstance(err, OrderNotFound):
-        dispatcher.utter_message(response="utter_order_not_found", order_number=order_number or "-")
-    elif isinstance(err, NotYourOrder):
+    elif isinstance(err, (OrderNotFound, NotYourOrder)):
         dispatcher.utter_message(response="utter_not_your_order", order_number=order_number or "-")
     else:
         dispatcher.utter_message(text=str(err))
@@ -201,7 +211,7 @@ class ActionSubmitCancellation(Action):
         reason = tracker.get_slot("cancel_reason") or "other"
         try:
             outcome = get_services().request_cancellation(
-                order_number, reason, customer_id=tracker.get_slot("customer_id"), channel=channel_of(tracker))
+                order_number, reason, customer_id=_acting(tracker), channel=channel_of(tracker))
         except ServiceError as e:
             _service_error(dispatcher, e, order_number)
             return reset
@@ -237,7 +247,7 @@ class ActionSubmitDispute(Action):
                 order_number, reason=tracker.get_slot("dispute_reason") or "not_as_described",
                 description=tracker.get_slot("dispute_description") or "",
                 refund=tracker.get_slot("refund_type") or "full", amount=tracker.get_slot("refund_amount"),
-                customer_id=tracker.get_slot("customer_id"), channel=channel_of(tracker))
+                customer_id=_acting(tracker), channel=channel_of(tracker))
         except ServiceError as e:
             _service_error(dispatcher, e, order_number)
             return reset
@@ -263,7 +273,7 @@ class ActionEscalateDispute(Action):
             dispatcher.utter_message(response="utter_ask_order_number")
             return events
         try:
-            outcome = get_services().escalate_dispute(order_number, customer_id=tracker.get_slot("customer_id"),
+            outcome = get_services().escalate_dispute(order_number, customer_id=_acting(tracker),
                                                       channel=channel_of(tracker))
         except ServiceError as e:
             _service_error(dispatcher, e, order_number)
@@ -319,8 +329,7 @@ class ActionHumanHandoff(Action):
         try:
             ref = get_services().record_handoff(
                 channel=channel_of(tracker), sender_id=tracker.sender_id, transcript="\n".join(lines),
-                customer_id=tracker.get_slot("customer_id"),
-                order_id=tracker.get_slot("order_number"))
+                customer_id=acting_customer(tracker, get_services()), order_id=tracker.get_slot("order_number"))
         except ServiceError:
             dispatcher.utter_message(response="utter_store_unavailable")
             return clear("offer")

@@ -15,11 +15,12 @@ import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy.engine import make_url
+
 from orderdesk.demo import demo_payload
 from orderdesk.importer import import_payload
 from orderdesk.policy import decide
-from orderdesk.repository import UnitOfWork
-from orderdesk.runtime import services, wipe
+from orderdesk.runtime import services
 
 
 def payload_of(n: int, now: datetime) -> dict:
@@ -47,16 +48,15 @@ def main() -> None:
     now = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
     url = args.url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     svc = services(url, clock=lambda: now)
-    engine = svc.uow().__enter__().session.get_bind()
-    wipe(engine)
 
     t = time.perf_counter()
-    with UnitOfWork(engine) as uow:
+    with svc.uow() as uow:
+        uow.wipe()
         import_payload(payload_of(args.orders, now), uow, now)
         uow.commit()
     print(f"import {args.orders} orders: {time.perf_counter() - t:.2f} s")
 
-    with UnitOfWork(engine) as uow:
+    with svc.uow() as uow:
         snaps = [uow.orders.get(f"9{i:015d}") for i in range(min(args.orders, 2000))]
     t = time.perf_counter()
     rounds = 0
@@ -111,7 +111,7 @@ def main() -> None:
     second = time.perf_counter() - t
     print(f"sweep over {args.orders} orders: {len(changes)} transitions in {first:.2f} s; "
           f"second run {len(again)} transitions in {second:.2f} s")
-    print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    print(f"database: {make_url(url).render_as_string(hide_password=True)}")
 
 
 if __name__ == "__main__":

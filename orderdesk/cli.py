@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Optional, Sequence
 
+from .clock import iso as _iso
+from .clock import parse_time
 from .model import CANCELLATION_REASONS, DISPUTE_REASONS
 
 
@@ -17,16 +19,9 @@ def _at(value: Optional[str]) -> Optional[datetime]:
     if value is None:
         return None
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
-def _iso(dt: Optional[datetime]) -> Optional[str]:
-    if dt is None:
-        return None
-    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def decision_json(decision) -> dict[str, Any]:
@@ -83,8 +78,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     from .runtime import services
     from .services import ServiceError
 
@@ -170,31 +163,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ServiceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (OperationalError, InterfaceError) as e:  # the database went away mid-command (import, demo)
-        reason = str(e.orig or e).strip().splitlines()
-        print(f"error: the order database is not reachable ({reason[0] if reason else 'no reason given'}); "
-              "the command's transaction was rolled back", file=sys.stderr)
-        return 2
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
 def _demo(svc, args) -> int:
-    from sqlalchemy import select
-
-    from . import db
     from .demo import demo_payload
     from .importer import import_payload
-    from .runtime import wipe
 
     with svc.uow() as uow:
-        has_orders = uow.session.execute(select(db.orders.c.id).limit(1)).first() is not None
-        engine = uow.session.get_bind()
-    if args.if_empty and has_orders:
-        print("database already has orders; demo data not loaded (use --reset to start over)")
-        return 0
-    if args.reset:
-        wipe(engine)
-    with svc.uow() as uow:
+        if args.if_empty and uow.orders.any():
+            print("database already has orders; demo data not loaded (use --reset to start over)")
+            return 0
+        if args.reset:
+            uow.wipe()
         counts = import_payload(demo_payload(svc.clock()), uow, svc.clock(), actor="demo")
         uow.commit()
     print(f"demo data loaded: {counts['orders']} orders; chat as sender id 'demo' (email demo@example.com)")

@@ -199,11 +199,44 @@ audit_log = Table(
     Column("detail", Text, nullable=False, default="{}"),
 )
 
+# Order number + email checks (orderdesk.verification). Every try is kept for an hour so the lock-out
+# counts the same on every replica: failures per order number (whatever the sender) and per conversation.
+verification_attempts = Table(
+    "verification_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(32), nullable=False, index=True),  # as typed (normalised), may not exist
+    Column("conversation", String(200), nullable=False, index=True),  # "<channel>:<sender id>"
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("succeeded", Integer, nullable=False, default=0),
+)
+
+# A conversation's proven customer: valid for its session only, and until 30 minutes without use.
+verified_conversations = Table(
+    "verified_conversations", metadata,
+    Column("conversation", String(200), primary_key=True),
+    Column("session", String(64), nullable=False),
+    Column("customer_id", String(64), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("verified_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
 
 # --------------------------------------------------------------------------- engine
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+
+
+LOCK_WAIT_ENV = "ORDERDESK_DB_LOCK_WAIT"
+DEFAULT_LOCK_WAIT = 4.0  # seconds; below the action timeout (10 s), so the bot can still say what happened
+
+
+def lock_wait_seconds() -> float:
+    """How long a transaction waits for a lock (SQLite's busy timeout, PostgreSQL's lock_timeout)."""
+    try:
+        return max(0.1, float(os.environ.get(LOCK_WAIT_ENV) or DEFAULT_LOCK_WAIT))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
 
 
 def make_engine(url: str) -> Engine:
@@ -214,7 +247,8 @@ def make_engine(url: str) -> Engine:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError:
                 pass  # an unusable path: connecting fails, and the services report the store unavailable
-        engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, future=True,
+                               connect_args={"timeout": lock_wait_seconds(), "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):
@@ -232,7 +266,12 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A server that does not answer, a row lock held too long or a stuck statement fail fast (the services
+    # report the store unavailable) instead of holding the conversation past the action timeout.
+    wait_ms = int(lock_wait_seconds() * 1000)
+    options = f"-c lock_timeout={wait_ms} -c statement_timeout={2 * wait_ms}"
+    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                         connect_args={"connect_timeout": 3, "options": options})
 
 
 def get_engine(url: Optional[str] = None) -> Engine:

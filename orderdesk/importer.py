@@ -10,13 +10,11 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
-from sqlalchemy import delete, insert, select, update
-
-from . import db
+from .errors import InvalidInput
 from .model import (CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION, CancellationState, DisputeState,
-                    PaymentMethod, Status)
+                    PaymentMethod, Status, cancellation_reference, dispute_reference)
 from .repository import UnitOfWork
-from .services import InvalidInput, ORDER_ID_RE
+from .services import ORDER_ID_RE
 
 CHANNELS = ("rest", "socketio", "telegram", "slack", "cmdline", "webchat")
 
@@ -242,39 +240,20 @@ def _dispute(rec: Any, where: str, order_amount: Decimal) -> Optional[dict]:
 
 
 def import_payload(payload: Any, uow: UnitOfWork, now: datetime, actor: str = "cli") -> dict[str, int]:
+    """Validate the whole payload, then write it through the unit of work's repositories (the caller commits)."""
     customers, orders = validate(payload)
-    s = uow.session
     for c in customers:
-        exists = s.execute(select(db.customers.c.id).where(db.customers.c.id == c["id"])).first()
-        values = {"email": c["email"], "name": c["name"]}
-        if exists:
-            s.execute(update(db.customers).where(db.customers.c.id == c["id"]).values(**values))
-        else:
-            s.execute(insert(db.customers).values(id=c["id"], **values))
-        s.execute(delete(db.chat_links).where(db.chat_links.c.customer_id == c["id"]))
-        for ch, chat in c["chat_ids"].items():
-            s.execute(delete(db.chat_links).where(db.chat_links.c.channel == ch, db.chat_links.c.chat_id == chat))
-            s.execute(insert(db.chat_links).values(customer_id=c["id"], channel=ch, chat_id=chat))
+        uow.customers.put(c["id"], email=c["email"], name=c["name"])
+        uow.customers.set_chat_ids(c["id"], c["chat_ids"])
     for o in orders:
         o = dict(o)
-        cancellation, dispute = o.pop("cancellation"), o.pop("dispute")
-        if not s.execute(select(db.sellers.c.id).where(db.sellers.c.id == o["seller_id"])).first():
-            s.execute(insert(db.sellers).values(id=o["seller_id"], name=o["seller_id"]))
-        exists = s.execute(select(db.orders.c.id).where(db.orders.c.id == o["id"])).first()
-        oid = o.pop("id")
-        if exists:
-            s.execute(update(db.orders).where(db.orders.c.id == oid).values(**o, updated_at=now))
-        else:
-            s.execute(insert(db.orders).values(id=oid, **o, updated_at=now))
-        s.execute(delete(db.cancellation_requests).where(db.cancellation_requests.c.order_id == oid))
-        if cancellation:
-            s.execute(insert(db.cancellation_requests).values(reference=f"CXL-{oid}", order_id=oid,
-                                                               channel="import", **cancellation))
-        s.execute(delete(db.disputes).where(db.disputes.c.order_id == oid))
-        if dispute:
-            s.execute(insert(db.disputes).values(reference=f"DSP-{oid}", order_id=oid, channel="import",
-                                                 **dispute))
-        uow.orders.audit(at=now, kind="import", actor=actor, order_id=oid, rule=None, status=o["status"])
+        oid, cancellation, dispute = o.pop("id"), o.pop("cancellation"), o.pop("dispute")
+        uow.sellers.ensure(o["seller_id"])
+        uow.orders.put(oid, o, now)
+        uow.cancellations.replace(oid, cancellation and {
+            "reference": cancellation_reference(oid), "channel": "import", **cancellation})
+        uow.disputes.replace(oid, dispute and {"reference": dispute_reference(oid), "channel": "import", **dispute})
+        uow.audit.record(at=now, kind="import", actor=actor, order_id=oid, rule=None, status=o["status"])
     return {"customers": len(customers), "orders": len(orders)}
 
 

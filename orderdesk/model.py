@@ -80,6 +80,20 @@ BUYER_FAULT_REASONS = frozenset({"wrong_product", "duplicate_order"})
 # length, never cut: the buyer is asked for a summary and adds the rest on the dispute page.
 MAX_DESCRIPTION = 2000
 
+
+# The references a buyer is told, one per order for each kind of request (the store keeps them unique).
+def cancellation_reference(order_id: str) -> str:
+    return f"CXL-{order_id}"
+
+
+def dispute_reference(order_id: str) -> str:
+    return f"DSP-{order_id}"
+
+
+def refund_reference(order_id: str) -> str:
+    return f"RFD-{order_id}"
+
+
 # Dispute reasons from seed 003 ("reasons for disputes") and seed 001 (returns).
 DISPUTE_REASONS: dict[str, str] = {
     "not_received": "The parcel has not arrived",

@@ -1,20 +1,29 @@
-"""Rows <-> snapshots, and the unit of work that owns a transaction.
+"""The repository layer: the only code that reads or writes the store's tables.
 
-The unit of work rolls back unless `commit()` is called: a service that raises
-half-way leaves nothing behind.
+One repository per kind of record (orders, customers, sellers, cancellation requests,
+disputes, refunds, handoffs, the audit log, the request listing), all on the session of
+one `UnitOfWork`. The unit of work rolls back unless `commit()` is called (a service that
+raises half-way leaves nothing behind) and turns a database that went away into
+`StoreUnavailable`. Services, the importer and the CLI use only these methods;
+`tests/unit/fakes.py` implements the same interface in memory.
 """
 from __future__ import annotations
 
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from . import db
+from .errors import STORE_LOST, StoreUnavailable
+
+# What the driver raises when the database cannot be reached or goes away.
+STORE_ERRORS = (OperationalError, InterfaceError)
 from .model import (
     Cancellation,
     CancellationState,
@@ -56,11 +65,12 @@ def _snapshot(row: Mapping[str, Any], c: Optional[Mapping[str, Any]], d: Optiona
     )
 
 
-class OrderRepository:
+class _Repository:
     def __init__(self, session: Session):
         self.session = session
 
-    # -- orders ---------------------------------------------------------------
+
+class OrderRepository(_Repository):
     def get(self, order_id: str, *, for_update: bool = False) -> Optional[Order]:
         q = select(db.orders).where(db.orders.c.id == order_id)
         if for_update:
@@ -87,20 +97,13 @@ class OrderRepository:
         ds = {r["order_id"]: r for r in self.session.execute(select(dp).where(dp.c.order_id.in_(ids))).mappings()}
         return [_snapshot(r, cs.get(r["id"]), ds.get(r["id"])) for r in rows]
 
-    def order_values(self, o: Order, now: datetime) -> dict[str, Any]:
-        return dict(
-            customer_id=o.customer, seller_id=o.seller, item=o.item, amount=o.amount, currency=o.currency,
-            payment_method=o.payment_method.value if o.payment_method else None, status=o.status.value,
-            placed_at=o.placed_at, paid_at=o.paid_at, shipped_at=o.shipped_at, tracking_number=o.tracking_number,
-            delivered_at=o.delivered_at, confirmed_at=o.confirmed_at, completed_at=o.completed_at,
-            completed_reason=o.completed_reason.value if o.completed_reason else None, closed_at=o.closed_at,
-            closed_reason=o.closed_reason.value if o.closed_reason else None, handling_days=o.handling_days,
-            delivery_days=o.delivery_days, updated_at=now,
-        )
+    def any(self) -> bool:
+        """Whether the store holds at least one order."""
+        return self.session.execute(select(db.orders.c.id).limit(1)).first() is not None
 
     def save_order(self, o: Order, now: datetime) -> None:
         """Write the order row and the states of its cancellation and dispute."""
-        self.session.execute(update(db.orders).where(db.orders.c.id == o.id).values(**self.order_values(o, now)))
+        self.session.execute(update(db.orders).where(db.orders.c.id == o.id).values(**_order_values(o), updated_at=now))
         if o.cancellation is not None:
             c = o.cancellation
             self.session.execute(
@@ -111,46 +114,193 @@ class OrderRepository:
             self.session.execute(update(db.disputes).where(db.disputes.c.order_id == o.id).values(
                 state=d.state.value, escalated_at=d.escalated_at, resolved_at=d.resolved_at))
 
+    def put(self, order_id: str, values: Mapping[str, Any], now: datetime) -> None:
+        """Insert the order row, or update it when the id exists (an import)."""
+        exists = self.session.execute(select(db.orders.c.id).where(db.orders.c.id == order_id)).first()
+        if exists:
+            self.session.execute(update(db.orders).where(db.orders.c.id == order_id).values(**values, updated_at=now))
+        else:
+            self.session.execute(insert(db.orders).values(id=order_id, **values, updated_at=now))
+
     def ids_to_sweep(self) -> list[str]:
         open_statuses = [s.value for s in Status if s not in (Status.COMPLETED, Status.CLOSED)]
         q = select(db.orders.c.id).where(db.orders.c.status.in_(open_statuses)).union(
             select(db.disputes.c.order_id).where(db.disputes.c.state == DisputeState.OPEN.value))
         return sorted(r[0] for r in self.session.execute(q))
 
-    def customer_for_chat(self, channel: str, chat_id: str) -> Optional[str]:
+
+def _order_values(o: Order) -> dict[str, Any]:
+    return dict(
+        customer_id=o.customer, seller_id=o.seller, item=o.item, amount=o.amount, currency=o.currency,
+        payment_method=o.payment_method.value if o.payment_method else None, status=o.status.value,
+        placed_at=o.placed_at, paid_at=o.paid_at, shipped_at=o.shipped_at, tracking_number=o.tracking_number,
+        delivered_at=o.delivered_at, confirmed_at=o.confirmed_at, completed_at=o.completed_at,
+        completed_reason=o.completed_reason.value if o.completed_reason else None, closed_at=o.closed_at,
+        closed_reason=o.closed_reason.value if o.closed_reason else None, handling_days=o.handling_days,
+        delivery_days=o.delivery_days,
+    )
+
+
+class CustomerRepository(_Repository):
+    def email(self, customer_id: str) -> Optional[str]:
+        q = select(db.customers.c.email).where(db.customers.c.id == customer_id)
+        return self.session.execute(q).scalar_one_or_none()
+
+    def exists(self, customer_id: str) -> bool:
+        return self.session.execute(select(db.customers.c.id).where(db.customers.c.id == customer_id)).first() \
+            is not None
+
+    def put(self, customer_id: str, *, email: str, name: str) -> None:
+        """Insert the customer, or update the email and name when the id exists."""
+        if self.exists(customer_id):
+            self.session.execute(update(db.customers).where(db.customers.c.id == customer_id).values(
+                email=email, name=name))
+        else:
+            self.session.execute(insert(db.customers).values(id=customer_id, email=email, name=name))
+
+    def for_chat(self, channel: str, chat_id: str) -> Optional[str]:
+        """The customer a channel's chat is linked to, or None."""
         q = select(db.chat_links.c.customer_id).where(
             db.chat_links.c.channel == channel, db.chat_links.c.chat_id == chat_id)
         return self.session.execute(q).scalar_one_or_none()
 
-    def customer_email(self, customer_id: str) -> Optional[str]:
-        q = select(db.customers.c.email).where(db.customers.c.id == customer_id)
+    def chat_ids(self, customer_id: str) -> dict[str, str]:
+        """The customer's chat id on each channel it is linked on."""
+        q = select(db.chat_links.c.channel, db.chat_links.c.chat_id).where(
+            db.chat_links.c.customer_id == customer_id).order_by(db.chat_links.c.channel)
+        return {ch: chat for ch, chat in self.session.execute(q)}
+
+    def set_chat_ids(self, customer_id: str, chat_ids: Mapping[str, str]) -> None:
+        """Replace the customer's chat links with `chat_ids`; a chat linked to another customer moves."""
+        self.session.execute(delete(db.chat_links).where(db.chat_links.c.customer_id == customer_id))
+        for channel, chat_id in chat_ids.items():
+            self.link(customer_id, channel, chat_id)
+
+    def link(self, customer_id: str, channel: str, chat_id: str) -> None:
+        """Link the chat to the customer: one chat id per customer and channel, one customer per chat."""
+        self.session.execute(delete(db.chat_links).where(
+            db.chat_links.c.channel == channel,
+            (db.chat_links.c.chat_id == chat_id) | (db.chat_links.c.customer_id == customer_id)))
+        self.session.execute(insert(db.chat_links).values(customer_id=customer_id, channel=channel, chat_id=chat_id))
+
+    def unlink(self, customer_id: str, channel: str, chat_id: str) -> bool:
+        """Remove the link; False when there was none."""
+        result = self.session.execute(delete(db.chat_links).where(
+            db.chat_links.c.customer_id == customer_id, db.chat_links.c.channel == channel,
+            db.chat_links.c.chat_id == chat_id))
+        return result.rowcount > 0
+
+
+class SellerRepository(_Repository):
+    def ensure(self, seller_id: str) -> None:
+        """Add the seller (named by its id) unless it exists."""
+        if not self.session.execute(select(db.sellers.c.id).where(db.sellers.c.id == seller_id)).first():
+            self.session.execute(insert(db.sellers).values(id=seller_id, name=seller_id))
+
+
+class _OnePerOrder(_Repository):
+    """A request kind the store keeps at most one of per order (unique `order_id` and `reference`)."""
+
+    table = None
+
+    def add(self, **values: Any) -> bool:
+        """Insert the row; False (and nothing written) when the order already has one: someone filed
+        it between our read and our insert (a double click on another replica)."""
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(self.table).values(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    def reference(self, order_id: str) -> Optional[str]:
+        q = select(self.table.c.reference).where(self.table.c.order_id == order_id)
         return self.session.execute(q).scalar_one_or_none()
 
-    def count(self, table) -> int:
-        return self.session.execute(select(func.count()).select_from(table)).scalar_one()
+    def replace(self, order_id: str, values: Optional[Mapping[str, Any]]) -> None:
+        """The order's row becomes `values` (None: no row): an import states the whole order."""
+        self.session.execute(delete(self.table).where(self.table.c.order_id == order_id))
+        if values:
+            self.session.execute(insert(self.table).values(order_id=order_id, **values))
 
-    # -- audit ------------------------------------------------------------------
-    def audit(self, *, at: datetime, kind: str, actor: str, order_id: Optional[str] = None,
-              rule: Optional[str] = None, effective_at: Optional[datetime] = None, **detail: Any) -> None:
+
+class CancellationRepository(_OnePerOrder):
+    table = db.cancellation_requests
+
+
+class DisputeRepository(_OnePerOrder):
+    table = db.disputes
+
+    def escalated_by(self, order_id: str, who: str) -> None:
+        self.session.execute(update(db.disputes).where(db.disputes.c.order_id == order_id).values(escalated_by=who))
+
+
+class RefundRepository(_OnePerOrder):
+    table = db.refunds
+
+    def exists(self, order_id: str) -> bool:
+        return self.reference(order_id) is not None
+
+
+class HandoffRepository(_Repository):
+    def add(self, **values: Any) -> None:
+        self.session.execute(insert(db.handoff_requests).values(**values))
+
+
+class AuditLog(_Repository):
+    def record(self, *, at: datetime, kind: str, actor: str, order_id: Optional[str] = None,
+               rule: Optional[str] = None, effective_at: Optional[datetime] = None, **detail: Any) -> None:
         self.session.execute(insert(db.audit_log).values(
             at=at, effective_at=effective_at, order_id=order_id, kind=kind, actor=actor, rule=rule,
             detail=json.dumps(detail, default=str, sort_keys=True)))
 
 
+class RequestListing(_Repository):
+    """Cancellation requests, disputes and handoffs in one list, newest first."""
+
+    def all(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for kind, t, filed in (("cancellation", db.cancellation_requests, "requested_at"),
+                               ("dispute", db.disputes, "opened_at"),
+                               ("handoff", db.handoff_requests, "created_at")):
+            for r in self.session.execute(select(t.c.reference, t.c.order_id, t.c.state, t.c[filed])):
+                rows.append({"reference": r[0], "order_id": r[1], "kind": kind, "state": r[2], "filed_at": r[3]})
+        rows.sort(key=lambda r: (r["filed_at"], r["reference"]), reverse=True)
+        return rows
+
+
 class UnitOfWork:
-    """`with UnitOfWork() as uow: ...; uow.commit()` — rolls back unless committed."""
+    """`with UnitOfWork() as uow: ...; uow.commit()` — rolls back unless committed.
+
+    A database that cannot be reached (or goes away inside the block) leaves it as
+    `StoreUnavailable`, with nothing written.
+    """
 
     def __init__(self, engine: Optional[Engine] = None):
         self._engine = engine
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = Session(self._engine or db.get_engine(), future=True, expire_on_commit=False)
-        self.orders = OrderRepository(self.session)
+        self.session = s = Session(self._engine or db.get_engine(), future=True, expire_on_commit=False)
+        self.orders = OrderRepository(s)
+        self.customers = CustomerRepository(s)
+        self.sellers = SellerRepository(s)
+        self.cancellations = CancellationRepository(s)
+        self.disputes = DisputeRepository(s)
+        self.refunds = RefundRepository(s)
+        self.handoffs = HandoffRepository(s)
+        self.audit = AuditLog(s)
+        self.requests = RequestListing(s)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.session.rollback()
-        self.session.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.session.rollback()
+            self.session.close()
+        except STORE_ERRORS:
+            if exc is None:
+                raise StoreUnavailable(STORE_LOST) from None
+        if isinstance(exc, STORE_ERRORS):
+            raise StoreUnavailable(STORE_LOST) from exc
 
     def commit(self) -> None:
         self.session.commit()
@@ -158,5 +308,7 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
 
-
-UowFactory = Callable[[], UnitOfWork]
+    def wipe(self) -> None:
+        """Delete every row of every table, children first (a demo reset)."""
+        for table in reversed(db.metadata.sorted_tables):
+            self.session.execute(delete(table))

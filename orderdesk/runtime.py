@@ -4,13 +4,14 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import db
 from .repository import UnitOfWork
-from .services import Clock, Services, StoreUnavailable, utcnow
+from . import clock as clocks
+from .clock import Clock
+from .services import InvalidInput, Services, StoreUnavailable
 
 _ready: set[str] = set()
 _lock = threading.Lock()
@@ -28,11 +29,17 @@ def ensure_schema(engine: Engine) -> None:
         _ready.add(key)
 
 
-def services(url: Optional[str] = None, clock: Clock = utcnow) -> Services:
-    """Services on the database at `url` (default: ORDERDESK_DATABASE_URL), migrated to head.
+def services(url: Optional[str] = None, clock: Optional[Clock] = None) -> Services:
+    """Services on the database at `url` (default: ORDERDESK_DATABASE_URL), migrated to head, on
+    `clock` (default: the one ORDERDESK_NOW fixes, else the system clock).
 
     Raises `StoreUnavailable` (a clear message, no driver traceback) when it can't be reached.
     """
+    if clock is None:
+        try:
+            clock = clocks.from_env()
+        except ValueError as e:
+            raise InvalidInput(str(e)) from None
     engine = db.get_engine(url)
     try:
         ensure_schema(engine)
@@ -49,7 +56,7 @@ def unavailable_message(engine: Engine, error: Exception) -> str:
 
 
 def wipe(engine: Engine) -> None:
-    """Delete every row (demo reset). Children first."""
-    with engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(delete(table))
+    """Delete every row (demo reset, tests). Children first."""
+    with UnitOfWork(engine) as uow:
+        uow.wipe()
+        uow.commit()

@@ -10,19 +10,18 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Optional
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
-
-from . import db
 from .candidates import Candidate, rank
+from .clock import Clock, utcnow
+from .errors import STORE_LOST, InvalidInput, NotYourOrder, OrderNotFound, ServiceError, StoreUnavailable
 from .model import (
     CANCELLATION_REASONS,
     DISPUTE_REASONS,
     MAX_DESCRIPTION,
+    Cancellation,
     CancellationState,
     ClosedReason,
     CompletedReason,
@@ -31,39 +30,19 @@ from .model import (
     Order,
     RefundKind,
     Status,
+    cancellation_reference,
+    dispute_reference,
+    refund_reference,
 )
 from .policy import Decision, Transition, decide, refund_days, refund_destination
 from .policy_config import DEFAULT, PolicyConfig
-from .repository import UnitOfWork
+from .repository import STORE_ERRORS, UnitOfWork
 
-Clock = Callable[[], datetime]
 ORDER_ID_RE = re.compile(r"^[0-9]{6,19}$")  # ASCII digits only (\d would also take other scripts' digits)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class ServiceError(Exception):
-    """An error with a message fit to show to the person who caused it."""
-
-    code = "error"
-
-
-class InvalidInput(ServiceError):
-    code = "invalid_input"
-
-
-class OrderNotFound(ServiceError):
-    code = "order_not_found"
-
-
-class NotYourOrder(ServiceError):
-    code = "not_your_order"
-
-
-class StoreUnavailable(ServiceError):
-    code = "store_unavailable"
+__all__ = ["Clock", "InvalidInput", "NotYourOrder", "OrderNotFound", "Outcome", "ServiceError", "Services",
+           "StoreUnavailable", "normalize_order_id", "parse_amount", "utcnow"]
 
 
 @dataclass(frozen=True)
@@ -123,30 +102,29 @@ class Services:
         return decision
 
     def _record_transition(self, uow: UnitOfWork, o: Order, t: Transition, now: datetime, actor: str) -> None:
-        uow.orders.audit(at=now, effective_at=t.at, kind="transition", actor=actor, order_id=o.id, rule=t.kind,
+        uow.audit.record(at=now, effective_at=t.at, kind="transition", actor=actor, order_id=o.id, rule=t.kind,
                          from_status=t.from_status.value, to_status=t.to_status.value)
         if t.refund_due:
             self._create_refund(uow, o, t.kind, t.at)
 
     def _create_refund(self, uow: UnitOfWork, o: Order, reason: str, at: datetime,
                        amount: Optional[Decimal] = None) -> None:
-        exists = uow.session.execute(select(db.refunds.c.id).where(db.refunds.c.order_id == o.id)).first()
-        if exists or not o.was_paid:
+        if not o.was_paid or uow.refunds.exists(o.id):
             return
-        from datetime import timedelta
-
         _, hi = refund_days(o, self.config)
-        uow.session.execute(insert(db.refunds).values(
-            reference=f"RFD-{o.id}", order_id=o.id, amount=amount if amount is not None else o.amount,
+        uow.refunds.add(
+            reference=refund_reference(o.id), order_id=o.id, amount=amount if amount is not None else o.amount,
             currency=o.currency, destination=refund_destination(o.payment_method)[0], reason=reason,
-            state="pending", created_at=at, expected_by=at + timedelta(days=hi)))
+            state="pending", created_at=at, expected_by=at + timedelta(days=hi))
 
     def _run(self, fn: Callable[[UnitOfWork], Any]) -> Any:
+        """`fn` in a unit of work of its own. The unit of work turns a database lost inside it into
+        `StoreUnavailable`; so does this when the unit of work cannot even be opened."""
         try:
             with self.uow() as uow:
                 return fn(uow)
-        except OperationalError as e:
-            raise StoreUnavailable("The order database is not reachable right now; nothing was changed.") from e
+        except STORE_ERRORS as e:
+            raise StoreUnavailable(STORE_LOST) from e
 
     # -- reads --------------------------------------------------------------
     def explain(self, order_id: str, *, at: Optional[datetime] = None, customer_id: Optional[str] = None,
@@ -159,7 +137,7 @@ class Services:
             if record:
                 # The four rules go in the detail: joined they overflow the 64-character rule column.
                 # `at` is when it was asked, `effective_at` the time it was asked about.
-                uow.orders.audit(at=self.clock(), effective_at=now, kind="decision", actor=actor,
+                uow.audit.record(at=self.clock(), effective_at=now, kind="decision", actor=actor,
                                  order_id=d.order.id, rule=None, status=d.status.value,
                                  rules={q: a.rule for q, a in d.answers().items()})
                 uow.commit()
@@ -169,7 +147,7 @@ class Services:
 
     def customer_for_chat(self, channel: str, chat_id: str) -> Optional[str]:
         """The customer this chat is linked to (a customer's chat_ids), or None for a stranger."""
-        return self._run(lambda uow: uow.orders.customer_for_chat(channel, chat_id))
+        return self._run(lambda uow: uow.customers.for_chat(channel, chat_id))
 
     def orders_for_question(self, customer_id: str, question: str, *, at: Optional[datetime] = None,
                             limit: int = 50) -> list[Candidate]:
@@ -183,7 +161,7 @@ class Services:
         """The customer id owning `order_id` when `email` is the one on the order."""
         def work(uow: UnitOfWork) -> str:
             o = self._load(uow, order_id, None, False)
-            on_file = uow.orders.customer_email(o.customer) or ""
+            on_file = uow.customers.email(o.customer) or ""
             if on_file.strip().lower() != (email or "").strip().lower():
                 raise NotYourOrder("That email does not match the order.")
             return o.customer
@@ -191,20 +169,8 @@ class Services:
         return self._run(work)
 
     def requests(self) -> list[dict[str, Any]]:
-        def work(uow: UnitOfWork):
-            c, d, h = db.cancellation_requests.c, db.disputes.c, db.handoff_requests.c
-            rows: list[dict[str, Any]] = []
-            for r in uow.session.execute(select(c.reference, c.order_id, c.state, c.requested_at)):
-                rows.append({"reference": r[0], "order_id": r[1], "kind": "cancellation", "state": r[2],
-                             "filed_at": r[3]})
-            for r in uow.session.execute(select(d.reference, d.order_id, d.state, d.opened_at)):
-                rows.append({"reference": r[0], "order_id": r[1], "kind": "dispute", "state": r[2], "filed_at": r[3]})
-            for r in uow.session.execute(select(h.reference, h.order_id, h.state, h.created_at)):
-                rows.append({"reference": r[0], "order_id": r[1], "kind": "handoff", "state": r[2], "filed_at": r[3]})
-            rows.sort(key=lambda r: (r["filed_at"], r["reference"]), reverse=True)
-            return rows
-
-        return self._run(work)
+        """Every filed request (cancellations, disputes, handoffs), newest first."""
+        return self._run(lambda uow: uow.requests.all())
 
     # -- filing ---------------------------------------------------------------
     def request_cancellation(self, order_id: str, reason: str, *, customer_id: Optional[str] = None,
@@ -223,36 +189,33 @@ class Services:
                 return self._existing_cancellation(uow, o, decision)
             ans = decision.cancel
             if not ans.allowed:
-                uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
+                uow.audit.record(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
                                  request="cancellation", result="refused")
                 uow.commit()
                 return Outcome(False, False, None, decision, ans.rule)
             instant = o.status is Status.AWAITING_PAYMENT
             state = CancellationState.APPROVED if instant else CancellationState.PENDING
-            ref = f"CXL-{o.id}"
-            try:
-                with uow.session.begin_nested():
-                    uow.session.execute(insert(db.cancellation_requests).values(
-                        reference=ref, order_id=o.id, reason=reason, state=state.value, requested_at=now,
-                        responded_at=now if instant else None, channel=channel))
-            except IntegrityError:
+            ref = cancellation_reference(o.id)
+            responded = now if instant else None
+            if not uow.cancellations.add(reference=ref, order_id=o.id, reason=reason, state=state.value,
+                                         requested_at=now, responded_at=responded, channel=channel):
                 # Someone filed it between our read and our insert (a double click on another replica).
                 uow.rollback()
                 return self._existing_after_race(order_id, customer_id, now)
+            o = replace(o, cancellation=Cancellation(requested_at=_utc(now), state=state, reason=reason,
+                                                     responded_at=_utc(responded)))
             if instant:
-                o = replace(o, status=Status.CLOSED, closed_at=now, closed_reason=ClosedReason.BUYER_CANCELLED)
+                o = replace(o, status=Status.CLOSED, closed_at=_utc(now), closed_reason=ClosedReason.BUYER_CANCELLED)
                 uow.orders.save_order(o, now)
-            uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
+            uow.audit.record(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
                              request="cancellation", result="filed", reference=ref, reason=reason)
             uow.commit()
-            fresh = decide(uow.orders.get(o.id), now, self.config)
-            return Outcome(True, True, ref, fresh, ans.rule, state.value)
+            return Outcome(True, True, ref, decide(o, now, self.config), ans.rule, state.value)
 
         return self._run(work)
 
     def _existing_cancellation(self, uow: UnitOfWork, o: Order, decision: Decision) -> Outcome:
-        ref = uow.session.execute(select(db.cancellation_requests.c.reference).where(
-            db.cancellation_requests.c.order_id == o.id)).scalar_one()
+        ref = uow.cancellations.reference(o.id)
         return Outcome(True, False, ref, decision, decision.cancel.rule, o.cancellation.state.value)
 
     def _existing_after_race(self, order_id: str, customer_id: Optional[str], now: datetime) -> Outcome:
@@ -290,11 +253,10 @@ class Services:
             uow.orders.save_order(o, now)
             if approve:
                 self._create_refund(uow, o, "cancellation_approved", now)
-            uow.orders.audit(at=now, kind="request", actor="seller", order_id=o.id,
+            uow.audit.record(at=now, kind="request", actor="seller", order_id=o.id,
                              rule="seller.approved" if approve else "seller.rejected", tracking_number=tracking or None)
+            ref = uow.cancellations.reference(o.id)
             uow.commit()
-            ref = uow.session.execute(select(db.cancellation_requests.c.reference).where(
-                db.cancellation_requests.c.order_id == o.id)).scalar_one()
             return Outcome(True, True, ref, decide(o, now, self.config), "seller." + c.state.value, c.state.value)
 
         return self._run(work)
@@ -324,23 +286,20 @@ class Services:
                 return self._existing_dispute(uow, o, decision)
             ans = decision.dispute
             if not ans.allowed:
-                uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
+                uow.audit.record(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
                                  request="dispute", result="refused")
                 uow.commit()
                 return Outcome(False, False, None, decision, ans.rule)
             value = o.amount if kind is RefundKind.FULL else parse_amount(amount, o.amount, o.currency)
-            ref = f"DSP-{o.id}"
-            try:
-                with uow.session.begin_nested():
-                    uow.session.execute(insert(db.disputes).values(
-                        reference=ref, order_id=o.id, reason=reason, description=description, refund=kind.value,
-                        amount=value, state=DisputeState.OPEN.value, opened_at=now, channel=channel))
-            except IntegrityError:
+            ref = dispute_reference(o.id)
+            if not uow.disputes.add(reference=ref, order_id=o.id, reason=reason, description=description,
+                                    refund=kind.value, amount=value, state=DisputeState.OPEN.value, opened_at=now,
+                                    channel=channel):
                 uow.rollback()
                 with self.uow() as uow2:
                     o2 = self._load(uow2, order_id, customer_id, False)
                     return self._existing_dispute(uow2, o2, decide(o2, now, self.config))
-            uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
+            uow.audit.record(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule=ans.rule,
                              request="dispute", result="filed", reference=ref, reason=reason, refund=kind.value,
                              amount=str(value))
             uow.commit()
@@ -351,8 +310,7 @@ class Services:
         return self._run(work)
 
     def _existing_dispute(self, uow: UnitOfWork, o: Order, decision: Decision) -> Outcome:
-        ref = uow.session.execute(select(db.disputes.c.reference).where(
-            db.disputes.c.order_id == o.id)).scalar_one()
+        ref = uow.disputes.reference(o.id)
         return Outcome(True, False, ref, decision, decision.dispute.rule, o.dispute.state.value)
 
     def escalate_dispute(self, order_id: str, *, customer_id: Optional[str] = None, channel: str = "cli",
@@ -367,16 +325,14 @@ class Services:
             if d is None or d.state not in (DisputeState.OPEN, DisputeState.ESCALATED):
                 uow.commit()
                 return Outcome(False, False, None, decision, decision.dispute.rule, d.state.value if d else None)
-            ref = uow.session.execute(select(db.disputes.c.reference).where(
-                db.disputes.c.order_id == o.id)).scalar_one()
+            ref = uow.disputes.reference(o.id)
             if d.state is DisputeState.ESCALATED:
                 uow.commit()
                 return Outcome(True, False, ref, decision, "dispute.escalated", d.state.value)
             o = replace(o, dispute=replace(d, state=DisputeState.ESCALATED, escalated_at=now))
             uow.orders.save_order(o, now)
-            uow.session.execute(db.disputes.update().where(db.disputes.c.order_id == o.id).values(
-                escalated_by="buyer"))
-            uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule="dispute.open",
+            uow.disputes.escalated_by(o.id, "buyer")
+            uow.audit.record(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id, rule="dispute.open",
                              request="escalation", result="filed", reference=ref)
             uow.commit()
             return Outcome(True, True, ref, decide(o, now, self.config), "dispute.escalated", "escalated")
@@ -404,7 +360,7 @@ class Services:
             o = replace(o, status=Status.COMPLETED, confirmed_at=now, delivered_at=o.delivered_at or now,
                         completed_at=now, completed_reason=CompletedReason.CONFIRMED)
             uow.orders.save_order(o, now)
-            uow.orders.audit(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id,
+            uow.audit.record(at=now, kind="request", actor=f"bot:{channel}", order_id=o.id,
                              rule="receipt.confirmed", request="confirm_receipt", result="filed")
             uow.commit()
             return Outcome(True, True, None, decide(o, now, self.config), "receipt.confirmed", o.status.value)
@@ -423,10 +379,10 @@ class Services:
                 oid = normalize_order_id(order_id)
                 if uow.orders.get(oid) is None:
                     oid = None
-            uow.session.execute(insert(db.handoff_requests).values(
+            uow.handoffs.add(
                 reference=ref, channel=channel, sender_id=sender_id[:128], customer_id=customer_id, order_id=oid,
-                transcript=transcript[:100_000], state="open", created_at=now))
-            uow.orders.audit(at=now, kind="handoff", actor=f"bot:{channel}", order_id=oid, rule="handoff",
+                transcript=transcript[:100_000], state="open", created_at=now)
+            uow.audit.record(at=now, kind="handoff", actor=f"bot:{channel}", order_id=oid, rule="handoff",
                              reference=ref, sender_id=sender_id[:128])
             uow.commit()
             return ref
@@ -451,6 +407,11 @@ class Services:
 
             changes.extend(self._run(work))
         return changes
+
+
+def _utc(t: Optional[datetime]) -> Optional[datetime]:
+    """A time as the store gives it back (UTC), for snapshots built without reading the store again."""
+    return None if t is None else t.astimezone(timezone.utc)
 
 
 def _text(raw: Any) -> str:

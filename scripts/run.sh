@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the assistant on the embedded default: SQLite store with demo data, the action
-# server (5055), the Rasa server with REST and socket.io (5005) and the chat page (8080).
+# server (5055, 127.0.0.1, shared secret), the Rasa server with REST and socket.io (5005) and the chat page (8080).
 # `scripts/run.sh shell` chats in the terminal instead. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +25,22 @@ if [ -z "${ORDERDESK_REST_TOKEN:-}" ]; then
   ORDERDESK_REST_TOKEN=$(cat var/rest-token)
 fi
 export ORDERDESK_REST_TOKEN
+# Rasa proves itself to the action server with a shared secret (endpoints.yml sends it): ORDERDESK_ACTIONS_SECRET,
+# or one generated once into var/actions-secret. The action server listens on 127.0.0.1 unless
+# ORDERDESK_ACTIONS_HOST says otherwise.
+if [ -z "${ORDERDESK_ACTIONS_SECRET:-}" ]; then
+  if ! [ -s var/actions-secret ]; then
+    (umask 077; $VENV/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' >var/actions-secret)
+  fi
+  ORDERDESK_ACTIONS_SECRET=$(cat var/actions-secret)
+fi
+export ORDERDESK_ACTIONS_SECRET
 
 pids=()
 cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup INT TERM EXIT
 
-$VENV/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" >var/actions.log 2>&1 &
+$VENV/bin/python -m orderdesk.servers.actions --port "$ACTIONS_PORT" >var/actions.log 2>&1 &
 pids+=($!)
 # The time-driven transitions (72 h seller window, unpaid close, escalation) every minute.
 ( while sleep 60; do $VENV/bin/orderdesk sweep >>var/sweep.log 2>&1 || true; done ) &
@@ -38,11 +48,11 @@ pids+=($!)
 
 if [ "${1:-}" = "shell" ]; then
   for _ in $(seq 60); do curl -fs "http://localhost:$ACTIONS_PORT/health" >/dev/null && break; sleep 1; done
-  $VENV/bin/rasa shell --model "$MODEL" --endpoints endpoints.yml --conversation-id demo
+  $VENV/bin/python -m orderdesk.servers.rasa shell --model "$MODEL" --endpoints endpoints.yml --conversation-id demo
   exit 0
 fi
 
-$VENV/bin/rasa run --model "$MODEL" --port "$RASA_PORT" --credentials credentials.yml \
+$VENV/bin/python -m orderdesk.servers.rasa run --model "$MODEL" --port "$RASA_PORT" --credentials credentials.yml \
   --endpoints endpoints.yml --cors "*" >var/rasa.log 2>&1 &
 pids+=($!)
 $VENV/bin/python -m http.server "$WEB_PORT" --bind 127.0.0.1 --directory web >var/web.log 2>&1 &

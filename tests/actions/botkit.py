@@ -50,12 +50,14 @@ def make_tracker(
     active_loop: Optional[str] = None,
     history: Iterable[dict[str, Any]] = (),
     slot_events: Optional[dict[str, Any]] = None,
+    session: float = NOW.timestamp(),
 ) -> Tracker:
     """A real `rasa_sdk.Tracker` as the action server receives it.
 
     `entities` may be {"order_number": "..."} or Rasa's list form. `history` are earlier events
     (before the latest user message); `slot_events` are SlotSet events after it (what a form's
-    slot extraction appends before calling a validation action).
+    slot extraction appends before calling a validation action). `session` is when the conversation's
+    current session started (Rasa's `session_started` event): another value is another session.
     """
     if isinstance(entities, dict):
         entities = [{"entity": k, "value": v} for k, v in entities.items()]
@@ -66,7 +68,8 @@ def make_tracker(
         # The stamp our channel connectors put on every message they authenticated (None: no channel did).
         "metadata": stamp_identity({}, channel) if channel else {},
     }
-    events: list[dict[str, Any]] = [{"event": "action", "name": "action_session_start"}]
+    events: list[dict[str, Any]] = [{"event": "action", "name": "action_session_start"},
+                                    {"event": "session_started", "timestamp": session}]
     events += list(history)
     events.append({"event": "user", "text": text, "parse_data": latest, "input_channel": channel,
                    "metadata": latest["metadata"], "timestamp": NOW.timestamp()})

@@ -161,12 +161,14 @@ def test_a_buyer_told_an_order_is_not_theirs_can_prove_it_with_the_email_on_it(r
     assert r.slots["pending_order"] is None
 
 
-def test_a_linked_buyer_naming_an_unknown_order_is_told_it_is_not_found(run, tracker):
-    r = answer(run, tracker, intent="check_order_status", entities={"order_number": UNKNOWN_ORDER})
+def test_a_linked_buyer_naming_an_unknown_order_hears_the_same_as_for_someone_elses(run, tracker):
+    unknown = answer(run, tracker, intent="check_order_status", entities={"order_number": UNKNOWN_ORDER})
+    others = answer(run, tracker, intent="check_order_status", entities={"order_number": OTHERS_ORDER})
 
-    assert r.responses == ["utter_order_not_found"]
-    assert r.kwargs("utter_order_not_found") == {"order_number": UNKNOWN_ORDER}
-    assert not set(ORDER_FACTS) & set(r.slots)
+    assert unknown.responses == others.responses == ["utter_not_your_order"]
+    # the same state too: either can be followed by the email on the order
+    assert unknown.slots == {"topic": "check_order_status", "pending_order": UNKNOWN_ORDER}
+    assert others.slots == {"topic": "check_order_status", "pending_order": OTHERS_ORDER}
 
 
 @pytest.mark.parametrize("raw", ["81000abc", "8" * 40, "8100000000000001; DROP TABLE orders", "x" * 300, "12345"])
@@ -363,13 +365,16 @@ def test_the_right_email_answers_the_question_that_was_asked(run, tracker):
     assert r.slots["deadline"] == "Sat 28 Nov, 12:00 UTC"
 
 
-def test_an_email_for_an_order_that_does_not_exist_reveals_nothing_and_forgets_it(run, tracker):
+def test_an_email_for_an_order_that_does_not_exist_gets_the_answer_and_state_of_a_wrong_email(run, tracker):
     slots = {"topic": "check_order_status", "pending_order": UNKNOWN_ORDER}
-    r = answer(run, tracker, sender_id=STRANGER, intent="provide_email", slots=slots,
-               entities={"email": DEMO_EMAIL})
+    unknown = answer(run, tracker, sender_id=STRANGER, intent="provide_email", slots=slots,
+                     entities={"email": DEMO_EMAIL})
+    slots = {"topic": "check_order_status", "pending_order": AWAITING_SHIPMENT}
+    wrong = answer(run, tracker, sender_id=STRANGER, intent="provide_email", slots=slots,
+                   entities={"email": "someone.else@example.com"})
 
-    assert r.responses == ["utter_email_mismatch"]  # the same answer as a wrong email for a real order
-    assert r.slots == {"topic": "check_order_status", "pending_order": None}
+    assert unknown.responses == wrong.responses == ["utter_email_mismatch"]
+    assert unknown.slots == wrong.slots == {"topic": "check_order_status"}
 
 
 def test_an_unlinked_sender_who_still_owes_the_email_is_asked_for_it_again(run, tracker):

@@ -26,7 +26,7 @@ EXTRAS = {
     "order_amount": "19.50 USD", "order_item": "Bluetooth speaker",
     "cancel_reason_label": CANCELLATION_REASONS["wrong_product"],
     "dispute_reason_label": DISPUTE_REASONS["damaged"], "refund_type": "partial", "refund_amount": "7.50",
-    "length": "10,000", "limit": "2,000",
+    "length": "10,000", "limit": "2,000", "locked_until": "Sun 22 Nov, 13:00 UTC",
 }
 
 

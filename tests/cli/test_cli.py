@@ -3,13 +3,13 @@
 The first half runs the installed `orderdesk` script in a subprocess with
 ORDERDESK_DATABASE_URL pointing at a temp SQLite file, exactly as an operator
 would. The second half calls `orderdesk.cli.main([...])` in-process (fast, and on
-both SQLite and PostgreSQL) with the clock fixed at NOW.
+both SQLite and PostgreSQL). Both fix the clock at NOW with ORDERDESK_NOW, the
+variable every command reads its "now" from: no test here depends on today's date.
 
 Exit codes: 0 done; 1 refused by the policy; 2 bad input or an error.
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from orderdesk import cli, db, runtime
+from orderdesk import cli, db
 from orderdesk.demo import SITUATIONS
 from support import NOW, ago, iso, order_record, payload, shipped_record
 
@@ -60,7 +60,7 @@ def orderdesk(sqlite_url):
     """`orderdesk("explain", ...)` runs the installed command on the temp SQLite database."""
 
     def run(*args: str, url: str = sqlite_url) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ORDERDESK_DATABASE_URL": url}
+        env = {**os.environ, "ORDERDESK_DATABASE_URL": url, "ORDERDESK_NOW": iso(NOW)}
         return subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True, timeout=120)
 
     return run
@@ -248,10 +248,10 @@ def test_a_database_that_is_down_gets_a_clear_error_without_a_traceback(orderdes
 # =========================================================================== in-process: cli.main
 
 @pytest.fixture
-def run(database_url, monkeypatch, capsys, clock):
+def run(database_url, monkeypatch, capsys):
     """`run("explain", ...)` -> (exit code, stdout, stderr) on the test database, clock fixed at NOW."""
     monkeypatch.setenv("ORDERDESK_DATABASE_URL", database_url)
-    monkeypatch.setattr(runtime, "services", functools.partial(runtime.services, clock=clock))
+    monkeypatch.setenv("ORDERDESK_NOW", iso(NOW))
 
     def call(*args: str):
         capsys.readouterr()
@@ -388,3 +388,20 @@ def test_demo_reset_replaces_everything_with_the_demo_set(loaded, store, service
     assert [r["kind"] for r in store.audit()] == ["import"] * (len(SITUATIONS) + 1)
     # The demo's times are relative to the (fixed) clock: order 4's request is 30 hours old.
     assert store.cancellation("8100000000000004")["requested_at"] == NOW - timedelta(hours=30)
+
+
+def test_orderdesk_now_fixes_every_commands_clock_and_at_still_wins(imported):
+    # The request filed 5 hours before NOW is still pending at NOW, settled 72 hours after it.
+    expires = ago(hours=5) + timedelta(hours=72)
+    at_now = json.loads(imported("explain", PAID, "--json").stdout)
+    assert at_now["options"]["cancel"]["rule"] == "cancel.request_pending"
+    moved = imported("explain", PAID, "--json", "--at", iso(expires))
+    assert json.loads(moved.stdout)["status"] == "closed"
+
+
+def test_a_bad_orderdesk_now_is_a_clear_error(sqlite_url):
+    env = {**os.environ, "ORDERDESK_DATABASE_URL": sqlite_url, "ORDERDESK_NOW": "tomorrow"}
+    result = subprocess.run([*COMMAND, "requests"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: ORDERDESK_NOW='tomorrow' is not an ISO 8601 date-time"
+    no_traceback(result)

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from orderdesk import db, runtime
-from orderdesk.repository import OrderRepository, UnitOfWork
+from orderdesk.repository import AuditLog, UnitOfWork
 from orderdesk.services import (
     InvalidInput,
     NotYourOrder,
@@ -136,7 +136,7 @@ def test_a_request_that_fails_half_way_leaves_nothing_behind(services, orders, m
     def broken_audit(self, **kw):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(OrderRepository, "audit", broken_audit)
+    monkeypatch.setattr(AuditLog, "record", broken_audit)
     before = orders.totals()
     with pytest.raises(RuntimeError):
         services.request_cancellation(UNPAID, "other")

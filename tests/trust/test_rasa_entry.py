@@ -1,0 +1,73 @@
+"""The Rasa entry point bounds the call to the action server and answers when it fails (down, hung,
+refusing the secret), instead of leaving the buyer with nothing for up to 300 s."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from orderdesk.servers import rasa as entry
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_timeout_stays_below_the_lock_lifetime():
+    assert entry.action_timeout("") == entry.DEFAULT_TIMEOUT
+    assert entry.action_timeout("3") == 3.0
+    assert entry.action_timeout("600") == entry.MAX_TIMEOUT < 60
+    assert entry.action_timeout("-1") == 0.5
+    assert entry.action_timeout("soon") == entry.DEFAULT_TIMEOUT
+
+
+@pytest.fixture(scope="module")
+def rasa_bits():
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    entry.install(timeout=1.0)
+    return domain, TemplatedNaturalLanguageGenerator(domain.responses), DialogueStateTracker("t", domain.slots), \
+        CollectingOutputChannel()
+
+
+def run_remote(bits, url: str):
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    domain, nlg, tracker, channel = bits
+    action = RemoteAction("action_answer_question", EndpointConfig(url))
+    start = time.monotonic()
+    events = asyncio.run(action.run(channel, nlg, tracker, domain))
+    return events, time.monotonic() - start
+
+
+def texts(events) -> list[str]:
+    return [e.text for e in events if getattr(e, "text", None)]
+
+
+def expected(bits) -> str:
+    return bits[0].responses[entry.FALLBACK_RESPONSE][0]["text"]
+
+
+def test_an_action_server_that_is_down_gets_the_fallback_answer_at_once(rasa_bits):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again before the call: nothing listens there
+    events, took = run_remote(rasa_bits, f"http://127.0.0.1:{port}/webhook")
+    assert texts(events) == [expected(rasa_bits)]
+    assert took < 5
+
+
+def test_an_action_server_that_hangs_gets_the_fallback_answer_within_the_timeout(rasa_bits):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]  # accepts connections, never answers
+        events, took = run_remote(rasa_bits, f"http://127.0.0.1:{port}/webhook")
+    assert texts(events) == [expected(rasa_bits)]
+    assert took < 1.0 + 2  # the 1 s bound plus the wrapper's own second; far below the 60 s lock
