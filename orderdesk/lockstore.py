@@ -84,7 +84,8 @@ class AtomicRedisLockStore(LockStore):
             kw = dict(endpoint_config.kwargs or {})
             host = endpoint_config.url or host
             port, db = int(kw.get("port", port)), int(kw.get("db", db))
-            password, username = kw.get("password", password), kw.get("username", username)
+            # An unset secret substituted from the environment arrives as "": no password, not an empty one.
+            password, username = kw.get("password") or password, kw.get("username") or username
             use_ssl = bool(kw.get("use_ssl", use_ssl))
             key_prefix = str(kw.get("key_prefix", key_prefix))
             poll_seconds = float(kw.get("poll_seconds", poll_seconds))
