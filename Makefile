@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SPACY_MODEL := models/spacy_en_orderdesk
 export ORDERDESK_DATABASE_URL ?= sqlite:///$(CURDIR)/var/orderdesk.db
 
-.PHONY: install run shell test test-fast test-rasa eval spacy-model model sweep demo-reset bench clean
+.PHONY: install run shell test test-fast test-rasa eval spacy-model model sweep demo-reset bench cluster-test clean
 
 install: $(STAMP)
 
@@ -53,6 +53,12 @@ eval: spacy-model
 bench: model
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_nlu.py
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/bench_servers.py
+
+# Several replicas on this machine: 2 Rasa servers and 2 action servers behind nginx, on PostgreSQL and Redis;
+# 500 senders' bursts, the sweep on every replica, a replica killed mid-burst (ports 20000-20099; minutes).
+cluster-test: model
+	PYTHONPATH=$(CURDIR) ORDERDESK_CLUSTER_TEST=1 $(PY) -m pytest -q -s -p no:cacheprovider tests/cluster
 
 clean:
 	rm -rf results .rasa var
