@@ -157,9 +157,13 @@ def test_bursts_over_both_replicas_lose_nothing_and_file_nothing_twice_while_the
     assert fallback_answers(cluster) == 0  # every action call reached an action server and succeeded
     filed = count(cluster, "SELECT COUNT(*) FROM cancellation_requests WHERE order_id LIKE '71%'")
     assert 0 < filed <= SENDERS  # at most one per order; some bursts are served in the filing order
-    # Every due transition applied, once (the duplicates check above), whichever sweeper got there first.
+    # Every due transition applied exactly once, whichever sweeper got there first: the seller's silence
+    # approved each cancellation and closed each order, one audit row each.
     assert count(cluster, "SELECT COUNT(*) FROM cancellation_requests WHERE order_id LIKE '72%' "
-                          "AND state = 'approved'") == SWEEP_ORDERS
+                          "AND state = 'auto_approved'") == SWEEP_ORDERS
+    assert count(cluster, "SELECT COUNT(*) FROM orders WHERE id LIKE '72%' AND status = 'closed'") == SWEEP_ORDERS
+    assert count(cluster, "SELECT COUNT(*) FROM audit_log WHERE kind = 'transition' "
+                          "AND order_id LIKE '72%'") == SWEEP_ORDERS
     shares = upstream_shares(cluster)
     rasa = [shares[f"127.0.0.1:{p}"] for p in cluster.rasa_ports]
     assert min(rasa) > 0.3 * sum(rasa), f"the balancer did not spread the messages: {rasa}"
