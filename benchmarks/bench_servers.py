@@ -149,9 +149,11 @@ def start_plain(port: int, log_dir: Path) -> Server:
     return server
 
 
-def start_ours(base_port: int, log_dir: Path, stores: str) -> tuple[Server, Cluster]:
+def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False) -> tuple[Server, Cluster]:
     """One replica of each, started by the cluster harness; `memory` swaps the stores for Rasa's in-memory ones."""
     env = {"ORDERDESK_NOW": iso(NOW), "TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+    if before:
+        env.update({"ORDERDESK_ACTION_THREADS": "0", "ORDERDESK_ACTION_VALIDATION": "rasa"})
     c = Cluster(log_dir / "ours", model_path(), base_port=base_port, rasa_replicas=1, action_servers=1, env=env)
     if stores == "memory":
         c.lock_store = "memory"
@@ -288,6 +290,9 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=48, help="messages per sender slot per level (min 60)")
     parser.add_argument("--stores", choices=["production", "memory"], default="production")
     parser.add_argument("--no-loss", action="store_true", help="skip the two-replica loss runs")
+    parser.add_argument("--before", action="store_true",
+                        help="ours as before the speed work: actions inline on the event loop, Rasa's own "
+                             "schema check of every action answer")
     parser.add_argument("--loss-senders", type=int, default=60)
     parser.add_argument("--base-port", type=int, default=int(os.environ.get("ORDERDESK_BENCH_PORT", "20200")))
     args = parser.parse_args()
@@ -297,12 +302,13 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; logs in {work}")
 
     plain = start_plain(args.base_port + 90, work)
-    ours, cluster = start_ours(args.base_port, work, args.stores)
+    ours, cluster = start_ours(args.base_port, work, args.stores, args.before)
     results: dict[str, dict[int, dict]] = {"plain": {}, "ours": {}}
     try:
         t0 = time.perf_counter()
         wait_up([plain, ours])
-        print(f"servers up in {time.perf_counter() - t0:.0f} s (ours: stores {args.stores})", flush=True)
+        print(f"servers up in {time.perf_counter() - t0:.0f} s (ours: stores {args.stores}"
+              f"{', as before the speed work' if args.before else ''})", flush=True)
         asyncio.run(warm(plain, plain_scripts))
         asyncio.run(warm(ours, our_scripts))
         next_id = {"plain": 0, "ours": 0}

@@ -355,6 +355,28 @@ async def play(c: Cluster, senders: list[int], at_once: int, burst: Callable[[in
     return results
 
 
+async def converse(c: Cluster, senders: list[int], at_once: int, script: Callable[[int], tuple[str, list[str]]]
+                   ) -> dict[str, list[tuple[str, int, list]]]:
+    """For each of `senders`, `script(i)` = (sender, messages) sent one after another, `at_once` senders at a time.
+    Returns each sender's (message, HTTP status, the bot's messages)."""
+    import aiohttp
+
+    results: dict[str, list[tuple[str, int, list]]] = {}
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(session, i: int) -> None:
+        async with gate:
+            sender, messages = script(i)
+            results[sender] = []
+            for m in messages:
+                status, replies = await send(session, c, sender, m)
+                results[sender].append((m, status, replies))
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        await asyncio.gather(*(one(session, i) for i in senders))
+    return results
+
+
 def stored_events(c: Cluster, senders) -> dict[str, list[tuple]]:
     """Each sender's events in the tracker store, in the order they were stored: (type, timestamp, action, text)."""
     from sqlalchemy import create_engine, text

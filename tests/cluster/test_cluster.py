@@ -1,10 +1,12 @@
 """Several replicas lose and duplicate nothing: 2 Rasa replicas and 2 action servers behind nginx (round robin,
 nothing sticky) on PostgreSQL and Redis, started as production starts them (benchmarks/cluster.py).
 
-* 500 linked buyers each send a burst of 5 simultaneous messages (a cancellation filed end to end, in whatever
-  order the lock serves them), 25 buyers at a time. Every message is answered; every user message is in the
-  tracker store exactly once; each conversation's events are whole (every user turn followed by the bot's turn,
-  ending in action_listen, before the next user turn) and in time order; nothing is filed twice.
+* 500 linked buyers each send a burst of 5 simultaneous messages, 25 buyers at a time. 100 of them first bring a
+  cancellation to its confirmation question, one message after another, and then confirm it five times at once
+  (a double click, a channel's retries): it is filed exactly once. The other 400 send a cancellation's five
+  messages at once, served in whatever order the lock grants. Every message is answered; every user message is in
+  the tracker store exactly once; each conversation's events are whole (every user turn followed by the bot's
+  turn, ending in action_listen, before the next user turn) and in time order; nothing is filed twice.
 * Meanwhile the sweep runs on two "replicas" at once, three times each: every due transition is applied once.
 * Then a Rasa replica is killed (SIGKILL) mid-burst: every message that was acknowledged (HTTP 200) is in the
   tracker store exactly once, and the survivor answers the rest.
@@ -28,10 +30,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from cluster import ROOT, Cluster, conversation_problems, model_path, play, stored_events  # noqa: E402
+from cluster import (ROOT, Cluster, conversation_problems, converse, model_path, play,  # noqa: E402
+                     stored_events)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 SENDERS, BURST, AT_ONCE = 500, 5, 25
+CONFIRMERS = 100  # the first 100 senders confirm a prepared cancellation five times at once
 KILL_SENDERS = 100
 SWEEP_ORDERS = 200
 BASE_PORT = int(os.environ.get("ORDERDESK_CLUSTER_PORT", "20000"))
@@ -49,8 +53,16 @@ def sweep_order_id(i: int) -> str:
     return f"72{i:014d}"
 
 
+def prepare(i: int) -> tuple[str, list[str]]:
+    """Buyer i, one message after another, up to the cancellation's confirmation question."""
+    return f"buyer-{i:04d}", [f"I want to cancel order {order_id(i)}", "yes please", "I placed a duplicate order"]
+
+
 def burst(i: int) -> tuple[str, list[str]]:
-    """Buyer i's five distinct messages: a cancellation filed end to end when the lock serves them in this order."""
+    """Buyer i's five distinct simultaneous messages: for a confirmer, five confirmations; else a cancellation's
+    messages (filed end to end when the lock serves them in this order)."""
+    if i < CONFIRMERS:
+        return f"buyer-{i:04d}", ["yes", "yes, file it", "yes do it", "ok yes", "yes go ahead"]
     return f"buyer-{i:04d}", [f"I want to cancel order {order_id(i)}", "yes please", "I placed a duplicate order", "yes, file it",
             "thank you"]
 
@@ -103,8 +115,8 @@ def filed_twice(c: Cluster) -> list[str]:
     try:
         with engine.connect() as conn:
             requests = conn.execute(text(
-                "SELECT order_id, COUNT(*) FROM audit_log WHERE kind = 'request' "
-                "GROUP BY order_id, rule HAVING COUNT(*) > 1")).all()
+                "SELECT order_id, COUNT(*) FROM audit_log WHERE kind = 'request' AND detail LIKE '%\"filed\"%' "
+                "GROUP BY order_id HAVING COUNT(*) > 1")).all()
             transitions = conn.execute(text(
                 "SELECT order_id, rule, COUNT(*) FROM audit_log WHERE kind = 'transition' "
                 "GROUP BY order_id, rule HAVING COUNT(*) > 1")).all()
@@ -142,6 +154,9 @@ def sweepers(c: Cluster, replicas: int = 2, rounds: int = 3) -> list[subprocess.
 
 def test_bursts_over_both_replicas_lose_nothing_and_file_nothing_twice_while_the_sweep_runs_on_every_replica(
         cluster):
+    prepared = asyncio.run(converse(cluster, list(range(CONFIRMERS)), AT_ONCE, prepare))
+    unready = [s for s, turns in prepared.items() if "To confirm" not in json.dumps(turns[-1][2])]
+    assert unready == [], f"{len(unready)} conversations did not reach the confirmation, e.g. {prepared[unready[0]]}"
     sweeps = sweepers(cluster)
     started = time.monotonic()
     sent = asyncio.run(play(cluster, list(range(SENDERS)), AT_ONCE, burst))
@@ -149,14 +164,17 @@ def test_bursts_over_both_replicas_lose_nothing_and_file_nothing_twice_while_the
     sweep_out = [p.communicate(timeout=300) for p in sweeps]
     print(f"\n{SENDERS * BURST} messages from {SENDERS} senders in {elapsed:.0f} s "
           f"({SENDERS * BURST / elapsed:.1f}/s); upstreams {dict(upstream_shares(cluster))}")
+    for sender, turns in prepared.items():  # the whole conversation is checked
+        sent[sender] = [(m, status) for m, status, _ in turns] + sent[sender]
 
     assert [p.returncode for p in sweeps] == [0, 0], [err[-1000:] for _, err in sweep_out]
     problems = conversation_problems(sent, stored_events(cluster, sent), require_all=True)
     assert problems == [], f"{len(problems)} problems, first: {problems[:10]}"
     assert filed_twice(cluster) == []
     assert fallback_answers(cluster) == 0  # every action call reached an action server and succeeded
-    filed = count(cluster, "SELECT COUNT(*) FROM cancellation_requests WHERE order_id LIKE '71%'")
-    assert 0 < filed <= SENDERS  # at most one per order; some bursts are served in the filing order
+    confirmed = count(cluster, "SELECT COUNT(*) FROM cancellation_requests WHERE order_id LIKE '71%' "
+                               f"AND order_id <= '{order_id(CONFIRMERS - 1)}'")
+    assert confirmed == CONFIRMERS  # five confirmations at once: each filed, once (filed_twice above)
     # Every due transition applied exactly once, whichever sweeper got there first: the seller's silence
     # approved each cancellation and closed each order, one audit row each.
     assert count(cluster, "SELECT COUNT(*) FROM cancellation_requests WHERE order_id LIKE '72%' "
