@@ -252,6 +252,19 @@ async def warm(server: Server, scripts, rounds: int = 2) -> None:
                     await post(session, server, f"warm-{sender}", text)
 
 
+async def long_conversation(server: Server, sender: str, turns: int) -> tuple[float, float]:
+    """One sender, `turns` messages in one session: p50 of the first 20 turns and of the last 20, in ms."""
+    import aiohttp
+
+    lines = ["hello", "how do I get a refund", "thank you", "why is there no cancel button", "thanks"]
+    times = []
+    async with aiohttp.ClientSession() as session:
+        for t in range(turns):
+            _, _, elapsed = await post(session, server, sender, lines[t % len(lines)])
+            times.append(elapsed * 1000)
+    return statistics.median(times[:20]), statistics.median(times[-20:])
+
+
 # --------------------------------------------------------------------------- loss with two replicas
 
 def loss_run(lock_store: str, base_port: int, work: Path, senders: int, at_once: int) -> dict:
@@ -295,6 +308,7 @@ def main() -> int:
                         help="ours as before the speed work: actions inline on the event loop, Rasa's own "
                              "schema check of every action answer")
     parser.add_argument("--loss-senders", type=int, default=60)
+    parser.add_argument("--long", type=int, default=200, help="turns of the one long conversation (0: skip)")
     parser.add_argument("--base-port", type=int, default=int(os.environ.get("ORDERDESK_BENCH_PORT", "20200")))
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -322,6 +336,10 @@ def main() -> int:
                 print(f"  {name:5} x{level:<2} {r['n']:4} msgs  p50 {r['p50']:6.0f} ms  p95 {r['p95']:6.0f} ms  "
                       f"p99 {r['p99']:6.0f} ms  {r['throughput']:5.1f} msg/s  errors {r['errors']} {r['error_kinds'] or ''}",
                       flush=True)
+        if args.long:
+            first, last = asyncio.run(long_conversation(ours, "bench-00299", args.long))
+            print(f"  ours, one conversation of {args.long} turns: p50 {first:.0f} ms over the first 20 turns, "
+                  f"{last:.0f} ms over the last 20", flush=True)
         memory = {"plain": plain.memory_mb(), "ours": ours.memory_mb()}
     finally:
         plain.stop()
