@@ -43,9 +43,11 @@ demo-reset: $(STAMP)
 test: model
 	scripts/test.sh
 
-# Python tests only (no Rasa training or rasa test).
+# The unit and store tiers (pytest markers unit, db; see pyproject.toml): no training, no server,
+# no Rasa model; under a minute. `make test` runs every tier.
+FAST_TESTS := tests/unit tests/policy tests/store tests/cli tests/actions $(wildcard tests/test_*.py)
 test-fast: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -m "unit or db" $(FAST_TESTS)
 
 eval: spacy-model
 	$(PY) -m orderdesk.nlp.eval_nlu

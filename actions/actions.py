@@ -6,7 +6,6 @@ database engine is built on the first action that needs it (`actions.store`).
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
@@ -31,8 +30,6 @@ from orderdesk.verification import VerificationFailed, VerificationLocked
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .answers import GENERAL, TOPICS, plan_answer, response_for_rule, template_vars
 from .store import get_services
-
-log = logging.getLogger(__name__)
 
 CANCEL_FORM_SLOTS = ("cancel_reason", "cancel_reason_label", "cancel_confirm")
 DISPUTE_FORM_SLOTS = ("dispute_reason", "dispute_reason_label", "dispute_description", "refund_type",

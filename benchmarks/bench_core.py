@@ -21,6 +21,7 @@ from orderdesk.demo import demo_payload
 from orderdesk.importer import import_payload
 from orderdesk.policy import decide
 from orderdesk.runtime import services
+from orderdesk.services import OPERATOR
 
 
 def payload_of(n: int, now: datetime) -> dict:
@@ -76,7 +77,7 @@ def main() -> None:
     lat = []
     for i in range(200):
         t = time.perf_counter()
-        svc.explain(f"9{i:015d}", actor="bench")
+        svc.explain(f"9{i:015d}", actor="bench", customer_id=OPERATOR)
         lat.append((time.perf_counter() - t) * 1000)
     print(f"service explain (read + audit row): p50 {statistics.median(lat):.2f} ms, p95 {pct(lat, .95):.2f} ms")
 
@@ -92,14 +93,14 @@ def main() -> None:
     ids = [f"9{i:015d}" for i in range(args.orders) if i % 17 == 2][:200]  # awaiting_shipment demo rows
     for oid in ids:
         t = time.perf_counter()
-        svc.request_cancellation(oid, "wrong_product", channel="bench")
+        svc.request_cancellation(oid, "wrong_product", channel="bench", customer_id=OPERATOR)
         lat.append((time.perf_counter() - t) * 1000)
     print(f"service request_cancellation (file): p50 {statistics.median(lat):.2f} ms, p95 {pct(lat, .95):.2f} ms "
           f"({len(ids)} requests)")
     lat = []
     for oid in ids:
         t = time.perf_counter()
-        svc.request_cancellation(oid, "wrong_product", channel="bench")
+        svc.request_cancellation(oid, "wrong_product", channel="bench", customer_id=OPERATOR)
         lat.append((time.perf_counter() - t) * 1000)
     print(f"service request_cancellation (repeat, idempotent): p50 {statistics.median(lat):.2f} ms")
 

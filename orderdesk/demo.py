@@ -12,9 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-
-def _iso(t: Optional[datetime]) -> Optional[str]:
-    return None if t is None else t.isoformat().replace("+00:00", "Z")
+from .clock import iso as _iso
 
 
 # (id, what it shows) — the README lists the same table.

@@ -11,8 +11,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from .errors import InvalidInput
-from .model import (CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION, CancellationState, DisputeState,
-                    PaymentMethod, Status, cancellation_reference, dispute_reference)
+from .model import (CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION, CancellationState, ClosedReason,
+                    CompletedReason, DisputeState, PaymentMethod, Status, cancellation_reference, dispute_reference)
 from .repository import UnitOfWork
 from .services import ORDER_ID_RE
 
@@ -96,7 +96,19 @@ def _money(rec: dict, where: str, field: str, required: bool = True) -> Optional
     return d
 
 
+def chat_id_problem(channel: str, chat: Any) -> Optional[str]:
+    """What is wrong with a chat id for a channel, or None when the store can keep it."""
+    if channel not in CHANNELS:
+        return f"names an unknown channel; use one of {', '.join(CHANNELS)}"
+    if not isinstance(chat, (str, int)) or isinstance(chat, bool) or str(chat) == "":
+        return "must be a string"
+    if len(str(chat)) > 128 or "\x00" in str(chat):
+        return "is longer than 128 characters or contains a NUL character"
+    return None
+
+
 def validate(payload: Any) -> tuple[list[dict], list[dict]]:
+    """The file's customers and orders, checked and normalised; `ImportError_` names the first problem."""
     if not isinstance(payload, dict):
         raise ImportError_("the file must hold a JSON object with 'customers' and 'orders' lists")
     unknown = set(payload) - {"customers", "orders"}
@@ -105,98 +117,109 @@ def validate(payload: Any) -> tuple[list[dict], list[dict]]:
     customers_in, orders_in = payload.get("customers", []), payload.get("orders", [])
     if not isinstance(customers_in, list) or not isinstance(orders_in, list):
         raise ImportError_("'customers' and 'orders' must be lists")
-    customers: list[dict] = []
-    seen: set[str] = set()
-    for i, rec in enumerate(customers_in):
-        where = f"customers[{i}]"
-        if not isinstance(rec, dict):
-            raise ImportError_(f"{where}: must be an object")
-        cid = _str(rec, where, "id", max_len=64)
-        where = f"customer {cid!r} (customers[{i}])"
-        email = _str(rec, where, "email", max_len=254)
-        if "@" not in email or " " in email.strip():
-            _fail(where, "email", f"is not an email address: {email[:40]!r}")
-        chat_ids = rec.get("chat_ids") or {}
-        if not isinstance(chat_ids, dict):
-            _fail(where, "chat_ids", "must be an object mapping channel to chat id")
-        for ch, chat in chat_ids.items():
-            if ch not in CHANNELS:
-                _fail(where, f"chat_ids.{ch}", f"names an unknown channel; use one of {', '.join(CHANNELS)}")
-            if not isinstance(chat, (str, int)) or isinstance(chat, bool) or str(chat) == "":
-                _fail(where, f"chat_ids.{ch}", "must be a string")
-            if len(str(chat)) > 128 or "\x00" in str(chat):
-                _fail(where, f"chat_ids.{ch}", "is longer than 128 characters or contains a NUL character")
-        if cid in seen:
-            _fail(where, "id", "appears twice in the file")
-        seen.add(cid)
-        name = _str(rec, where, "name", required=False, max_len=200) or ""
-        customers.append({"id": cid, "email": email.strip(), "name": name,
-                          "chat_ids": {ch: str(v) for ch, v in chat_ids.items()}})
-    orders: list[dict] = []
-    seen_orders: set[str] = set()
-    for i, rec in enumerate(orders_in):
-        where = f"orders[{i}]"
-        if not isinstance(rec, dict):
-            raise ImportError_(f"{where}: must be an object")
-        oid = rec.get("id")
-        if not isinstance(oid, str) or not ORDER_ID_RE.match(oid):
-            _fail(where, "id", "must be a string of 6 to 19 digits")
-        where = f"order {oid} (orders[{i}])"
-        if oid in seen_orders:
-            _fail(where, "id", "appears twice in the file")
-        seen_orders.add(oid)
-        o = {
-            "id": oid,
-            "customer_id": _str(rec, where, "customer", max_len=64),
-            "seller_id": _str(rec, where, "seller", max_len=64),
-            "item": _str(rec, where, "item"),
-            "amount": _money(rec, where, "amount"),
-            "currency": _str(rec, where, "currency", max_len=3),
-            "payment_method": _choice(rec, where, "payment_method", [m.value for m in PaymentMethod], False),
-            "status": _choice(rec, where, "status", [s.value for s in Status]),
-            "placed_at": _when(rec, where, "placed_at", required=True),
-            "paid_at": _when(rec, where, "paid_at"),
-            "shipped_at": _when(rec, where, "shipped_at"),
-            "tracking_number": _str(rec, where, "tracking_number", required=False, max_len=64),
-            "delivered_at": _when(rec, where, "delivered_at"),
-            "confirmed_at": _when(rec, where, "confirmed_at"),
-            "completed_at": _when(rec, where, "completed_at"),
-            "closed_at": _when(rec, where, "closed_at"),
-            "closed_reason": rec.get("closed_reason"),
-            "completed_reason": rec.get("completed_reason"),
-            "handling_days": _days(rec, where, "handling_days"),
-            "delivery_days": _days(rec, where, "delivery_days"),
-        }
-        if o["customer_id"] not in seen:
-            _fail(where, "customer", f"names customer {o['customer_id']!r}, which is not in this file")
-        status = Status(o["status"])
-        if status not in (Status.AWAITING_PAYMENT, Status.CLOSED) and o["paid_at"] is None:
-            _fail(where, "paid_at", f"is required for status {status.value}")
-        if status in (Status.AWAITING_DELIVERY, Status.COMPLETED) and o["shipped_at"] is None:
-            _fail(where, "shipped_at", f"is required for status {status.value}")
-        order_times = [("placed_at", o["placed_at"]), ("paid_at", o["paid_at"]), ("shipped_at", o["shipped_at"]),
-                       ("delivered_at", o["delivered_at"])]
-        known = [(f, t) for f, t in order_times if t is not None]
-        for (f1, t1), (f2, t2) in zip(known, known[1:]):
-            if t2 < t1:
-                _fail(where, f2, f"is before {f1}")
-        o["cancellation"] = _cancellation(rec.get("cancellation"), where)
-        o["dispute"] = _dispute(rec.get("dispute"), where, o["amount"])
-        if o["closed_reason"] is not None:
-            from .model import ClosedReason
-            _choice(o, where, "closed_reason", [r.value for r in ClosedReason])
-        if o["completed_reason"] is not None:
-            from .model import CompletedReason
-            _choice(o, where, "completed_reason", [r.value for r in CompletedReason])
-        if status is Status.CLOSED and o["closed_at"] is None:
-            o["closed_at"] = o["placed_at"]
-        if status is Status.COMPLETED and o["completed_at"] is None:
-            o["completed_at"] = o["confirmed_at"]
-            if o["completed_at"] is None:
-                _fail(where, "completed_at", "or confirmed_at is required for status completed")
-            o["completed_reason"] = o["completed_reason"] or "confirmed"
-        orders.append(o)
+    customer_ids: set[str] = set()
+    customers = _each(customers_in, "customers", lambda rec, index: _customer(rec, index, customer_ids))
+    order_ids: set[str] = set()
+    orders = _each(orders_in, "orders", lambda rec, index: _order(rec, index, order_ids, customer_ids))
     return customers, orders
+
+
+def _each(records: list, kind: str, check) -> list[dict]:
+    """`check(record, "kind[i]")` for each record, which must be an object."""
+    out: list[dict] = []
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise ImportError_(f"{kind}[{i}]: must be an object")
+        out.append(check(rec, f"{kind}[{i}]"))
+    return out
+
+
+def _once(seen: set[str], key: str, where: str) -> None:
+    if key in seen:
+        _fail(where, "id", "appears twice in the file")
+    seen.add(key)
+
+
+def _customer(rec: dict, index: str, seen: set[str]) -> dict:
+    cid = _str(rec, index, "id", max_len=64)
+    where = f"customer {cid!r} ({index})"
+    email = _str(rec, where, "email", max_len=254)
+    if "@" not in email or " " in email.strip():
+        _fail(where, "email", f"is not an email address: {email[:40]!r}")
+    chat_ids = rec.get("chat_ids") or {}
+    if not isinstance(chat_ids, dict):
+        _fail(where, "chat_ids", "must be an object mapping channel to chat id")
+    for ch, chat in chat_ids.items():
+        problem = chat_id_problem(ch, chat)
+        if problem:
+            _fail(where, f"chat_ids.{ch}", problem)
+    _once(seen, cid, where)
+    name = _str(rec, where, "name", required=False, max_len=200) or ""
+    return {"id": cid, "email": email.strip(), "name": name, "chat_ids": {ch: str(v) for ch, v in chat_ids.items()}}
+
+
+def _order(rec: dict, index: str, seen: set[str], customers: set[str]) -> dict:
+    oid = rec.get("id")
+    if not isinstance(oid, str) or not ORDER_ID_RE.match(oid):
+        _fail(index, "id", "must be a string of 6 to 19 digits")
+    where = f"order {oid} ({index})"
+    _once(seen, oid, where)
+    o = {
+        "id": oid,
+        "customer_id": _str(rec, where, "customer", max_len=64),
+        "seller_id": _str(rec, where, "seller", max_len=64),
+        "item": _str(rec, where, "item"),
+        "amount": _money(rec, where, "amount"),
+        "currency": _str(rec, where, "currency", max_len=3),
+        "payment_method": _choice(rec, where, "payment_method", [m.value for m in PaymentMethod], False),
+        "status": _choice(rec, where, "status", [s.value for s in Status]),
+        "placed_at": _when(rec, where, "placed_at", required=True),
+        "paid_at": _when(rec, where, "paid_at"),
+        "shipped_at": _when(rec, where, "shipped_at"),
+        "tracking_number": _str(rec, where, "tracking_number", required=False, max_len=64),
+        "delivered_at": _when(rec, where, "delivered_at"),
+        "confirmed_at": _when(rec, where, "confirmed_at"),
+        "completed_at": _when(rec, where, "completed_at"),
+        "closed_at": _when(rec, where, "closed_at"),
+        "closed_reason": rec.get("closed_reason"),
+        "completed_reason": rec.get("completed_reason"),
+        "handling_days": _days(rec, where, "handling_days"),
+        "delivery_days": _days(rec, where, "delivery_days"),
+    }
+    if o["customer_id"] not in customers:
+        _fail(where, "customer", f"names customer {o['customer_id']!r}, which is not in this file")
+    _check_status_times(o, where)
+    o["cancellation"] = _cancellation(rec.get("cancellation"), where)
+    o["dispute"] = _dispute(rec.get("dispute"), where, o["amount"])
+    _choice(o, where, "closed_reason", [r.value for r in ClosedReason], required=False)
+    _choice(o, where, "completed_reason", [r.value for r in CompletedReason], required=False)
+    _complete_final_states(o, where)
+    return o
+
+
+def _check_status_times(o: dict, where: str) -> None:
+    """The times a status needs are there, and the order's steps happened in order."""
+    status = Status(o["status"])
+    if status not in (Status.AWAITING_PAYMENT, Status.CLOSED) and o["paid_at"] is None:
+        _fail(where, "paid_at", f"is required for status {status.value}")
+    if status in (Status.AWAITING_DELIVERY, Status.COMPLETED) and o["shipped_at"] is None:
+        _fail(where, "shipped_at", f"is required for status {status.value}")
+    known = [(f, o[f]) for f in ("placed_at", "paid_at", "shipped_at", "delivered_at") if o[f] is not None]
+    for (f1, t1), (f2, t2) in zip(known, known[1:]):
+        if t2 < t1:
+            _fail(where, f2, f"is before {f1}")
+
+
+def _complete_final_states(o: dict, where: str) -> None:
+    """A closed or completed order gets the time (and reason) the file left out."""
+    status = Status(o["status"])
+    if status is Status.CLOSED and o["closed_at"] is None:
+        o["closed_at"] = o["placed_at"]
+    if status is Status.COMPLETED and o["completed_at"] is None:
+        o["completed_at"] = o["confirmed_at"]
+        if o["completed_at"] is None:
+            _fail(where, "completed_at", "or confirmed_at is required for status completed")
+        o["completed_reason"] = o["completed_reason"] or "confirmed"
 
 
 def _cancellation(rec: Any, where: str) -> Optional[dict]:

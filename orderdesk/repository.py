@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
@@ -269,6 +269,59 @@ class RequestListing(_Repository):
         return rows
 
 
+class VerificationRepository(_Repository):
+    """Order number + email checks (orderdesk.verification): the tries, and the conversations they proved."""
+
+    def serialize(self, *keys: str) -> None:
+        """Take this transaction's turn for `keys` (an order number, a conversation): two checks of the
+        same order at once are counted one after the other, so no burst gets more than MAX_FAILURES tries.
+        SQLite needs nothing: every write transaction there starts with BEGIN IMMEDIATE (orderdesk.db)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        for key in sorted(set(keys)):
+            self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "verify:" + key})
+
+    def failures_since(self, since: datetime, *, order_id: Optional[str] = None,
+                       conversation: Optional[str] = None) -> list[datetime]:
+        a = db.verification_attempts.c
+        q = select(a.at).where(a.succeeded == 0, a.at > since).order_by(a.at)
+        q = q.where(a.order_id == order_id) if order_id is not None else q.where(a.conversation == conversation)
+        return [r[0] for r in self.session.execute(q)]
+
+    def record_attempt(self, order_id: str, conversation: str, at: datetime, succeeded: bool) -> None:
+        self.session.execute(insert(db.verification_attempts).values(
+            order_id=order_id, conversation=conversation, at=at, succeeded=1 if succeeded else 0))
+
+    def forget_attempts_before(self, before: datetime) -> None:
+        self.session.execute(delete(db.verification_attempts).where(db.verification_attempts.c.at < before))
+
+    def owner_and_email(self, order_id: str) -> Optional[tuple[str, str]]:
+        o, c = db.orders.c, db.customers.c
+        row = self.session.execute(select(o.customer_id, c.email).join_from(
+            db.orders, db.customers, o.customer_id == c.id).where(o.id == order_id)).first()
+        return None if row is None else (row[0], row[1] or "")
+
+    def verified(self, conversation: str) -> Optional[tuple[str, str, datetime]]:
+        v = db.verified_conversations.c
+        row = self.session.execute(select(v.customer_id, v.session, v.last_seen_at).where(
+            v.conversation == conversation)).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def save_verified(self, conversation: str, session: str, customer_id: str, at: datetime) -> None:
+        v = db.verified_conversations
+        self.session.execute(delete(v).where(v.c.conversation == conversation))
+        self.session.execute(insert(v).values(conversation=conversation, session=session, customer_id=customer_id,
+                                              verified_at=at, last_seen_at=at))
+
+    def touch(self, conversation: str, at: datetime) -> None:
+        v = db.verified_conversations
+        self.session.execute(update(v).where(v.c.conversation == conversation).values(last_seen_at=at))
+
+    def forget(self, conversation: str) -> None:
+        v = db.verified_conversations
+        self.session.execute(delete(v).where(v.c.conversation == conversation))
+
+
 class UnitOfWork:
     """`with UnitOfWork() as uow: ...; uow.commit()` — rolls back unless committed.
 
@@ -290,6 +343,7 @@ class UnitOfWork:
         self.handoffs = HandoffRepository(s)
         self.audit = AuditLog(s)
         self.requests = RequestListing(s)
+        self.verification = VerificationRepository(s)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

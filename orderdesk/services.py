@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from .candidates import Candidate, rank
 from .clock import Clock, utcnow
@@ -67,6 +67,26 @@ def normalize_order_id(raw: Any) -> str:
     return s
 
 
+@dataclass(frozen=True)
+class Operator:
+    """Someone acting for the marketplace (the CLI's operator commands), not for a buyer: may read and
+    change any order, and is named as such; "no customer" is not a way in."""
+
+    name: str = "operator"
+
+
+OPERATOR = Operator()
+# Who acts on an order: a customer id (the order must be theirs) or an operator. Every service that reads or
+# changes an order requires one.
+Acting = Union[str, Operator]
+
+
+def _check_acting(acting: Any) -> None:
+    if isinstance(acting, Operator) or (isinstance(acting, str) and acting):
+        return
+    raise NotYourOrder("Nobody is acting on this order: name the customer or the operator.")
+
+
 class Services:
     """The store's operations. `uow` builds a unit of work; `clock` gives now (UTC)."""
 
@@ -83,13 +103,18 @@ class Services:
             raise InvalidInput("times must carry a timezone")
         return now
 
-    def _load(self, uow: UnitOfWork, order_id: str, customer_id: Optional[str], for_update: bool) -> Order:
+    def _load(self, uow: UnitOfWork, order_id: str, acting: Acting, for_update: bool) -> Order:
+        """The order, when `acting` may see it. A customer gets `NotYourOrder`, with the same words, for an
+        order that is someone else's and for one that does not exist; an operator gets `OrderNotFound`."""
+        _check_acting(acting)
         oid = normalize_order_id(order_id)
         o = uow.orders.get(oid, for_update=for_update)
-        if o is None:
-            raise OrderNotFound(f"There is no order {oid}.")
-        if customer_id is not None and o.customer != customer_id:
-            raise NotYourOrder(f"Order {oid} does not belong to this account.")
+        if isinstance(acting, Operator):
+            if o is None:
+                raise OrderNotFound(f"There is no order {oid}.")
+            return o
+        if o is None or o.customer != acting:
+            raise NotYourOrder(f"There is no order {oid} on this account.")
         return o
 
     def _settle(self, uow: UnitOfWork, order: Order, now: datetime, actor: str) -> Decision:
@@ -127,7 +152,7 @@ class Services:
             raise StoreUnavailable(STORE_LOST) from e
 
     # -- reads --------------------------------------------------------------
-    def explain(self, order_id: str, *, at: Optional[datetime] = None, customer_id: Optional[str] = None,
+    def explain(self, order_id: str, *, customer_id: Acting, at: Optional[datetime] = None,
                 actor: str = "cli", record: bool = True) -> Decision:
         """The four answers for an order as of `at` (as if swept then). Records the decision."""
         now = self._now(at)
@@ -154,26 +179,17 @@ class Services:
         """The customer's `limit` most recent orders as of `at`, ranked for `question`: the orders it
         is about first (`Candidate.relevant`), then the rest. Reads only: transitions that are due are
         applied to the snapshots, not saved."""
+        if not (isinstance(customer_id, str) and customer_id):
+            raise NotYourOrder("Nobody is acting: only a customer's own orders are listed.")
         now = self._now(at)
         return self._run(lambda uow: rank(uow.orders.recent_orders(customer_id, limit), question, now, self.config))
-
-    def verify_owner(self, order_id: str, email: str) -> str:
-        """The customer id owning `order_id` when `email` is the one on the order."""
-        def work(uow: UnitOfWork) -> str:
-            o = self._load(uow, order_id, None, False)
-            on_file = uow.customers.email(o.customer) or ""
-            if on_file.strip().lower() != (email or "").strip().lower():
-                raise NotYourOrder("That email does not match the order.")
-            return o.customer
-
-        return self._run(work)
 
     def requests(self) -> list[dict[str, Any]]:
         """Every filed request (cancellations, disputes, handoffs), newest first."""
         return self._run(lambda uow: uow.requests.all())
 
     # -- filing ---------------------------------------------------------------
-    def request_cancellation(self, order_id: str, reason: str, *, customer_id: Optional[str] = None,
+    def request_cancellation(self, order_id: str, reason: str, *, customer_id: Acting,
                              channel: str = "cli", at: Optional[datetime] = None) -> Outcome:
         if reason not in CANCELLATION_REASONS:
             raise InvalidInput(f"Unknown cancellation reason '{str(reason)[:40]}'. "
@@ -218,13 +234,16 @@ class Services:
         ref = uow.cancellations.reference(o.id)
         return Outcome(True, False, ref, decision, decision.cancel.rule, o.cancellation.state.value)
 
-    def _existing_after_race(self, order_id: str, customer_id: Optional[str], now: datetime) -> Outcome:
+    def _existing_after_race(self, order_id: str, customer_id: Acting, now: datetime) -> Outcome:
         with self.uow() as uow2:
             o = self._load(uow2, order_id, customer_id, False)
             return self._existing_cancellation(uow2, o, decide(o, now, self.config))
 
-    def seller_respond(self, order_id: str, *, approve: bool, tracking_number: Optional[str] = None,
-                       at: Optional[datetime] = None) -> Outcome:
+    def seller_respond(self, order_id: str, *, operator: Operator, approve: bool,
+                       tracking_number: Optional[str] = None, at: Optional[datetime] = None) -> Outcome:
+        """The seller's answer to a cancellation request, entered by an operator (never by a buyer)."""
+        if not isinstance(operator, Operator):
+            raise NotYourOrder("Only an operator can enter a seller's answer.")
         now = self._now(at)
         tracking = (tracking_number or "").strip()
         if not approve and not tracking:
@@ -233,7 +252,7 @@ class Services:
             raise InvalidInput(f"'{tracking[:40]}' is not a tracking number.")
 
         def work(uow: UnitOfWork) -> Outcome:
-            o = self._load(uow, order_id, None, True)
+            o = self._load(uow, order_id, operator, True)
             decision = self._settle(uow, o, now, "seller")
             o = decision.order
             c = o.cancellation
@@ -262,7 +281,7 @@ class Services:
         return self._run(work)
 
     def open_dispute(self, order_id: str, *, reason: str, description: str = "", refund: str = "full",
-                     amount: Any = None, customer_id: Optional[str] = None, channel: str = "cli",
+                     amount: Any = None, customer_id: Acting, channel: str = "cli",
                      at: Optional[datetime] = None) -> Outcome:
         if reason not in DISPUTE_REASONS:
             raise InvalidInput(f"Unknown dispute reason '{str(reason)[:40]}'. Choose one of: "
@@ -313,7 +332,7 @@ class Services:
         ref = uow.disputes.reference(o.id)
         return Outcome(True, False, ref, decision, decision.dispute.rule, o.dispute.state.value)
 
-    def escalate_dispute(self, order_id: str, *, customer_id: Optional[str] = None, channel: str = "cli",
+    def escalate_dispute(self, order_id: str, *, customer_id: Acting, channel: str = "cli",
                          at: Optional[datetime] = None) -> Outcome:
         now = self._now(at)
 
@@ -339,7 +358,7 @@ class Services:
 
         return self._run(work)
 
-    def confirm_receipt(self, order_id: str, *, customer_id: Optional[str] = None, channel: str = "cli",
+    def confirm_receipt(self, order_id: str, *, customer_id: Acting, channel: str = "cli",
                         at: Optional[datetime] = None) -> Outcome:
         now = self._now(at)
 
@@ -375,9 +394,11 @@ class Services:
 
         def work(uow: UnitOfWork) -> str:
             oid = None
-            if order_id:
+            if order_id and customer_id:
+                # Only the customer's own order is attached: a handoff is no way to reach another's.
                 oid = normalize_order_id(order_id)
-                if uow.orders.get(oid) is None:
+                o = uow.orders.get(oid)
+                if o is None or o.customer != customer_id:
                     oid = None
             uow.handoffs.add(
                 reference=ref, channel=channel, sender_id=sender_id[:128], customer_id=customer_id, order_id=oid,

@@ -20,11 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
-
-from . import db
-from .repository import UnitOfWork
+from .errors import STORE_LOST, StoreUnavailable
+from .repository import STORE_ERRORS, UnitOfWork, VerificationRepository
 from .services import Clock, InvalidInput, ServiceError, normalize_order_id
 
 MAX_FAILURES = 5
@@ -59,53 +56,6 @@ class Verified:
     order_id: str
 
 
-class VerificationRepository:
-    """The SQL of verification (attempts, verified conversations) over one session."""
-
-    def __init__(self, session: Session):
-        self.session = session
-
-    def failures_since(self, since: datetime, *, order_id: Optional[str] = None,
-                       conversation: Optional[str] = None) -> list[datetime]:
-        a = db.verification_attempts.c
-        q = select(a.at).where(a.succeeded == 0, a.at > since).order_by(a.at)
-        q = q.where(a.order_id == order_id) if order_id is not None else q.where(a.conversation == conversation)
-        return [r[0] for r in self.session.execute(q)]
-
-    def record_attempt(self, order_id: str, conversation: str, at: datetime, succeeded: bool) -> None:
-        self.session.execute(insert(db.verification_attempts).values(
-            order_id=order_id, conversation=conversation, at=at, succeeded=1 if succeeded else 0))
-
-    def forget_attempts_before(self, before: datetime) -> None:
-        self.session.execute(delete(db.verification_attempts).where(db.verification_attempts.c.at < before))
-
-    def owner_and_email(self, order_id: str) -> Optional[tuple[str, str]]:
-        o, c = db.orders.c, db.customers.c
-        row = self.session.execute(select(o.customer_id, c.email).join_from(
-            db.orders, db.customers, o.customer_id == c.id).where(o.id == order_id)).first()
-        return None if row is None else (row[0], row[1] or "")
-
-    def verified(self, conversation: str) -> Optional[tuple[str, str, datetime]]:
-        v = db.verified_conversations.c
-        row = self.session.execute(select(v.customer_id, v.session, v.last_seen_at).where(
-            v.conversation == conversation)).first()
-        return None if row is None else (row[0], row[1], row[2])
-
-    def save_verified(self, conversation: str, session: str, customer_id: str, at: datetime) -> None:
-        v = db.verified_conversations
-        self.session.execute(delete(v).where(v.c.conversation == conversation))
-        self.session.execute(insert(v).values(conversation=conversation, session=session, customer_id=customer_id,
-                                              verified_at=at, last_seen_at=at))
-
-    def touch(self, conversation: str, at: datetime) -> None:
-        v = db.verified_conversations
-        self.session.execute(update(v).where(v.c.conversation == conversation).values(last_seen_at=at))
-
-    def forget(self, conversation: str) -> None:
-        v = db.verified_conversations
-        self.session.execute(delete(v).where(v.c.conversation == conversation))
-
-
 class Verification:
     """Order number + email checks with a lock-out, and the conversations they proved."""
 
@@ -114,15 +64,11 @@ class Verification:
         self.clock = clock
 
     def _run(self, fn):
-        from sqlalchemy.exc import OperationalError
-
-        from .services import StoreUnavailable
-
         try:
             with self.uow() as uow:
-                return fn(VerificationRepository(uow.session), uow)
-        except OperationalError as e:
-            raise StoreUnavailable("The order database is not reachable right now; nothing was changed.") from e
+                return fn(uow.verification, uow)
+        except STORE_ERRORS as e:
+            raise StoreUnavailable(STORE_LOST) from e
 
     @staticmethod
     def _locked_until(failures: list[datetime]) -> Optional[datetime]:
@@ -140,7 +86,8 @@ class Verification:
 
         return self._run(work)
 
-    def _lock(self, repo: VerificationRepository, order_id: str, conversation: str, now: datetime) -> Optional[datetime]:
+    def _lock(self, repo: VerificationRepository, order_id: str, conversation: str,
+              now: datetime) -> Optional[datetime]:
         since = now - WINDOW
         until = [self._locked_until(repo.failures_since(since, order_id=order_id)),
                  self._locked_until(repo.failures_since(since, conversation=conversation))]
@@ -157,6 +104,7 @@ class Verification:
         now = self.clock()
 
         def work(repo: VerificationRepository, uow: UnitOfWork) -> Verified:
+            repo.serialize(oid, conversation)
             until = self._lock(repo, oid, conversation, now)
             if until is not None:
                 raise VerificationLocked(until)

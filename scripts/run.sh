@@ -35,6 +35,7 @@ if [ -z "${ORDERDESK_ACTIONS_SECRET:-}" ]; then
   ORDERDESK_ACTIONS_SECRET=$(cat var/actions-secret)
 fi
 export ORDERDESK_ACTIONS_SECRET
+export ORDERDESK_ACTIONS_URL=${ORDERDESK_ACTIONS_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}
 
 pids=()
 cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }

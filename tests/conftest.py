@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -33,9 +34,25 @@ POSTGRES_ADMIN_URL = os.environ.get("ORDERDESK_TEST_POSTGRES_URL") or "postgresq
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+# The test tiers, by folder (the markers are declared in pyproject.toml).
+# A folder not named here gets no tier: `make test` runs it, `make test-fast` does not.
+TIERS = {"unit": "unit", "policy": "unit", "store": "db", "cli": "db", "actions": "db", "nlu": "rasa",
+         "server": "server", "scale": "server"}
+TESTS = Path(__file__).resolve().parent
+
+
+def tier(path: Path) -> Optional[str]:
+    """The tier of a test file: its folder's, or `unit` for the checks at the top of tests/."""
+    rel = Path(path).resolve().relative_to(TESTS)
+    return TIERS.get(rel.parts[0]) if len(rel.parts) > 1 else "unit"
+
+
 def pytest_collection_modifyitems(items):
-    # A test that asks for the PostgreSQL database directly is a postgres test too.
     for item in items:
+        name = tier(item.path)
+        if name and not item.get_closest_marker("timeshift"):
+            item.add_marker(getattr(pytest.mark, name))
+        # A test that asks for the PostgreSQL database directly is a postgres test too.
         if "postgres_engine" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.postgres)
 

@@ -16,13 +16,10 @@ from orderdesk import db
 from orderdesk.importer import import_payload
 from orderdesk.repository import UnitOfWork
 
-# A fixed, timezone-aware "now": Sunday 22 November 2026, 12:00 UTC (the policy tests use the same).
+from orderdesk.clock import iso  # noqa: F401 - ISO 8601 UTC with a 'Z', as the CLI prints it
+
+# The fixed, timezone-aware "now" of every test: Sunday 22 November 2026, 12:00 UTC.
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
-
-
-def iso(t: Optional[datetime]) -> Optional[str]:
-    """ISO 8601 UTC with a 'Z', as the CLI prints it."""
-    return None if t is None else t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def ago(days: float = 0, hours: float = 0) -> datetime:

@@ -15,11 +15,11 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from orderdesk import ROOT
+
 CLOCK_SENSITIVE = ["tests/cli", "tests/store", "tests/actions", "tests/policy"]
 AHEAD = "+365d"
 

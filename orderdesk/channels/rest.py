@@ -9,10 +9,12 @@ authenticates nobody. Here:
   characters; the conversation's channel is always `rest` (`input_channel` in the body is ignored), and a
   sender is a known customer only through that customer's `chat_ids` for `rest`;
 * a body that is not a JSON object, a missing or non-string `message`, or a message over the cap gets a 4xx
-  with a one-line reason and no traceback (the oversize message gets the bot's clear answer as a 413 body).
+  with a one-line reason and no traceback (the oversize message gets the bot's clear answer as a 413 body);
+  client metadata over 4,096 characters is refused (413): it would be stored with every event.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any, Awaitable, Callable, Optional, Text
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_ENV = "ORDERDESK_REST_TOKEN"
 MAX_SENDER_CHARS = 128
+MAX_METADATA_CHARS = 4_096
 
 
 class TokenRestInput(InputChannel):
@@ -80,6 +83,10 @@ class TokenRestInput(InputChannel):
                 return response.json({"error": "'message' must be a string"}, status=400)
             if too_long(text, self.max_chars):
                 return response.json([{"recipient_id": sender, "text": too_long_reply(len(text), self.max_chars)}],
+                                     status=413)
+            if len(json.dumps(body.get("metadata"), default=str)) > MAX_METADATA_CHARS:
+                # Metadata is kept with every event of the conversation: a client cannot grow it at will.
+                return response.json({"error": f"'metadata' is limited to {MAX_METADATA_CHARS:,} characters"},
                                      status=413)
             collector = CollectingOutputChannel()
             metadata = stamp_identity(body.get("metadata"), self.name())

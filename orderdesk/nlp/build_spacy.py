@@ -32,8 +32,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OUTDIR = PROJECT_ROOT / "models" / "spacy_en_orderdesk"
+from orderdesk import ROOT
+
+DEFAULT_OUTDIR = ROOT / "models" / "spacy_en_orderdesk"
 PIPELINE_NAME = "orderdesk_en"
 PIPELINE_VERSION = "1.0.0"
 

@@ -23,7 +23,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
-ROOT = Path(__file__).resolve().parents[2]
+from orderdesk import ROOT
+
 NLU_DIR = ROOT / "data" / "nlu"
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 BLIND = ROOT / "tests" / "nlu" / "blind.yml"

@@ -37,14 +37,15 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-NLU_DATA = PROJECT_ROOT / "data" / "nlu"
-HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
-BLIND = PROJECT_ROOT / "tests" / "nlu" / "blind.yml"
+from orderdesk import ROOT
+
+NLU_DATA = ROOT / "data" / "nlu"
+HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
+BLIND = ROOT / "tests" / "nlu" / "blind.yml"
 TEST_SETS = {"heldout": HELDOUT, "blind": BLIND}
-PROJECT_CONFIG = PROJECT_ROOT / "config.yml"
-DEFAULT_CONFIG = PROJECT_ROOT / "tests" / "nlu" / "config_rasa_default.yml"
-RESULTS = PROJECT_ROOT / "results" / "nlu"
+PROJECT_CONFIG = ROOT / "config.yml"
+DEFAULT_CONFIG = ROOT / "tests" / "nlu" / "config_rasa_default.yml"
+RESULTS = ROOT / "results" / "nlu"
 
 # The NLU pipeline `rasa init` (3.6) generates, uncommented.
 RASA_DEFAULT_CONFIG = """\
@@ -103,7 +104,7 @@ def _run(cmd: List[str], log: Path, env: Dict[str, str]) -> float:
     start = time.monotonic()
     with log.open("w") as fh:
         proc = subprocess.run(
-            cmd, cwd=PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT
+            cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT
         )
     seconds = time.monotonic() - start
     if proc.returncode != 0:
@@ -233,7 +234,7 @@ def score(name: str, out: Path, config: Path, train_s: float, test_s: float) -> 
     threshold = fallback_threshold(config)
     return {
         "name": name,
-        "config": str(config.relative_to(PROJECT_ROOT) if config.is_relative_to(PROJECT_ROOT) else config),
+        "config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config),
         "intent_accuracy": report.get("accuracy"),
         "intent_macro_f1": report.get("macro avg", {}).get("f1-score"),
         "intent_weighted_f1": report.get("weighted avg", {}).get("f1-score"),
@@ -357,7 +358,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = [r for n, c in configs for r in evaluate(n, c, args.keep_models, args.plot)]
     for r in results:
-        if "SpacyEntityExtractor" in Path(PROJECT_ROOT / r["config"]).read_text():
+        if "SpacyEntityExtractor" in Path(ROOT / r["config"]).read_text():
             r["entities"]["SpacyEntityExtractor"] = spacy_ruler_scores(spacy_dir, TEST_SETS[r["test_set"]])
     table = render(results)
     print()

@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from orderdesk import ROOT
+
 INPUTS = ("data", "domain.yml", "config.yml", "orderdesk/nlp/build_spacy.py", "orderdesk/nlp/clusters.py",
           "orderdesk/nlp/limits.py")
 KEEP = 3

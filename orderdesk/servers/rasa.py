@@ -11,7 +11,8 @@ conversation's lock lives 60 s; an action server that is down or hung leaves the
 * every log record is made safe to keep (`logsafe`);
 * the action server's answer is checked against Rasa's response schema with a validator built once: Rasa's own
   check calls `jsonschema.validate`, which checks the schema itself again on every call (a fifth of the
-  server's time in a profile under load), for the same result.
+  server's time in a profile under load), for the same result;
+* request bodies are capped at 2 MB (`SANIC_REQUEST_MAX_SIZE`) instead of Sanic's 100 MB.
 
 Patching is confined to this entry point: importing the module changes nothing, `install()` does.
 """
@@ -108,11 +109,15 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     error.message += (". Failed to validate Action server response from API, make sure your response from the "
                       "Action endpoint is valid.")
     raise error
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a capped message (12,000 characters) in JSON is far below this
 
 
 def main(argv: Optional[list[str]] = None) -> None:
     logsafe.install()
     install()
+    # Sanic reads SANIC_* variables into the app's config: bodies over this are refused (413) before parsing,
+    # where the default would read and parse 100 MB.
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_BODY_BYTES))
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]

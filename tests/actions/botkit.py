@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -21,8 +21,8 @@ from orderdesk.channels.common import stamp_identity
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_FILE = ROOT / "domain.yml"
 
-# A fixed, timezone-aware "now": Sunday 22 November 2026, 12:00 UTC.
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+# The fixed, timezone-aware "now" of every test (tests/support.py).
+from support import NOW  # noqa: E402
 
 SENDER = "demo"  # linked to customer `demo` on the rest channel (orderdesk.demo)
 DEMO_EMAIL = "demo@example.com"

@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 
 # `actions` is a top-level package of the project, not an installed one: `python -m pytest` from the
 # project root finds it; plain `pytest` (or another working directory) needs the root on the path.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+from orderdesk import ROOT  # noqa: E402
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from actions.store import use_services  # noqa: E402
 from botkit import NOW, Result, load_domain, make_tracker, rendering_problems, run_action  # noqa: E402

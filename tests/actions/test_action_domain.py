@@ -16,6 +16,7 @@ from botkit import OTHERS_ORDER, PLACEHOLDER, response_texts, unfilled
 from orderdesk.demo import SITUATIONS
 from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, ClosedReason, PaymentMethod, Status
 from orderdesk.policy import RULES, refund_destination
+from orderdesk.services import OPERATOR
 
 DEMO_ORDERS = [oid for oid, _ in SITUATIONS] + [OTHERS_ORDER]
 ACTIONS_DIR = Path(actions.__file__).resolve().parent
@@ -70,7 +71,7 @@ def emittable_responses(domain) -> set[str]:
 @pytest.fixture
 def decisions(svc):
     """The policy's decision for every demo order at NOW, read from the test store."""
-    return {oid: svc.explain(oid, record=False) for oid in DEMO_ORDERS}
+    return {oid: svc.explain(oid, record=False, customer_id=OPERATOR) for oid in DEMO_ORDERS}
 
 
 # --------------------------------------------------------------------------- names

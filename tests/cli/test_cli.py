@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from orderdesk import cli, db
 from orderdesk.demo import SITUATIONS
+from orderdesk.services import OPERATOR
 from support import NOW, ago, iso, order_record, payload, shipped_record
 
 SCRIPT = Path(sys.executable).with_name("orderdesk")
@@ -380,7 +381,7 @@ def test_demo_if_empty_loads_once(run, store):
 
 
 def test_demo_reset_replaces_everything_with_the_demo_set(loaded, store, services):
-    services.request_cancellation(UNPAID, "other")
+    services.request_cancellation(UNPAID, "other", customer_id=OPERATOR)
     assert loaded("demo", "--reset")[0] == 0
 
     assert store.order(UNPAID) is None
@@ -405,3 +406,63 @@ def test_a_bad_orderdesk_now_is_a_clear_error(sqlite_url):
     assert result.returncode == 2
     assert result.stderr.strip() == "error: ORDERDESK_NOW='tomorrow' is not an ISO 8601 date-time"
     no_traceback(result)
+
+
+# --------------------------------------------------------------------------- link: a customer's chat ids
+
+def test_link_sets_a_customers_chat_id_and_the_bot_then_knows_the_chat(loaded, services, store):
+    assert loaded("link", "c1", "telegram", "123456789") == (
+        0, "linked telegram chat 123456789 to customer c1\n", "")
+    assert services.customer_for_chat("telegram", "123456789") == "c1"
+    assert services.customer_for_chat("rest", "chat-c1") == "c1"  # other channels' links stay
+    audit = [r for r in store.audit() if r["kind"] == "chat_link"]
+    assert [json.loads(r["detail"]) for r in audit] == [
+        {"action": "link", "channel": "telegram", "chat_id": "123456789", "customer_id": "c1"}]
+
+
+def test_link_replaces_the_customers_chat_on_that_channel_and_moves_a_chat_from_another_customer(loaded, services):
+    loaded("link", "c1", "slack", "U01")
+    assert loaded("link", "c1", "slack", "U02")[:2] == (0, "linked slack chat U02 to customer c1\n")
+    assert services.customer_for_chat("slack", "U01") is None
+    assert loaded("link", "c2", "slack", "U02")[:2] == (
+        0, "linked slack chat U02 to customer c2 (it was linked to customer c1)\n")
+    assert services.customer_for_chat("slack", "U02") == "c2"
+
+
+def test_unlink_removes_the_link_and_unlinking_what_is_not_linked_is_an_error(loaded, services):
+    loaded("link", "c1", "telegram", "42424242")
+    assert loaded("link", "c1", "telegram", "42424242", "--unlink")[:2] == (
+        0, "unlinked telegram chat 42424242 from customer c1\n")
+    assert services.customer_for_chat("telegram", "42424242") is None
+    assert loaded("link", "c1", "telegram", "42424242", "--unlink") == (
+        2, "", "error: telegram chat 42424242 is not linked to customer c1\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("nobody", "telegram", "1"), "error: there is no customer 'nobody'\n"),
+    (("c1", "telegram", "9" * 129), f"error: chat id '{'9' * 40}' on telegram: is longer than 128 characters or "
+                                    "contains a NUL character\n"),
+])
+def test_link_with_an_unknown_customer_or_a_bad_chat_id_is_refused_and_changes_nothing(loaded, store, args, message):
+    before = store.totals()
+    assert loaded("link", *args) == (2, "", message)
+    assert store.totals() == before
+
+
+def test_link_on_an_unknown_channel_is_refused_by_the_argument_parser(run):
+    with pytest.raises(SystemExit) as e:
+        run("link", "c1", "fax", "1")
+    assert e.value.code == 2
+
+
+def test_link_from_the_real_command(imported, sqlite_url):
+    result = imported("link", "c2", "telegram", "777")
+    assert (result.returncode, result.stdout.strip()) == (0, "linked telegram chat 777 to customer c2")
+    engine = db.make_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            links = set(conn.execute(select(db.chat_links.c.customer_id, db.chat_links.c.channel,
+                                            db.chat_links.c.chat_id)))
+    finally:
+        engine.dispose()
+    assert ("c2", "telegram", "777") in links and ("c1", "rest", "chat-c1") in links

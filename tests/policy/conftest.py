@@ -10,15 +10,14 @@ tests keep working if another test folder grows its own conftest.py.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from orderdesk.model import Order, PaymentMethod, Status
 
-# A fixed, timezone-aware "now": Sunday 22 November 2026, 12:00 UTC.
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+from support import NOW  # the fixed "now" of every test
 
 # An unpaid order placed an hour before NOW; tests replace what they need.
 BASE_ORDER = Order(

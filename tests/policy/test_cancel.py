@@ -1,7 +1,7 @@
 """Can this buyer cancel this order, how, and until when? (`Decision.cancel`)"""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Callable
 
@@ -19,7 +19,19 @@ from orderdesk.model import (
 )
 from orderdesk.policy import RULES, How, decide
 from orderdesk.policy_config import DEFAULT
-from policy_builders import SECOND, days, hours, paid as _paid, shipped as _shipped
+from policy_builders import (
+    SECOND,
+    THE_DEADLINE,
+    Probe,
+    at_each_deadline,
+    check_example,
+    check_probe,
+    days,
+    hours,
+    paid as _paid,
+    probe_ids,
+    shipped as _shipped,
+)
 
 
 # --------------------------------------------------------------------------- one example per rule
@@ -59,21 +71,10 @@ def test_every_cancel_rule_has_an_example():
 
 @pytest.mark.parametrize("rule", sorted(CANCEL_EXAMPLES))
 def test_each_cancel_example_reaches_its_rule(rule, make_order, now):
-    answer = decide(CANCEL_EXAMPLES[rule](make_order, now), now).cancel
-    assert answer.question == "cancel"
-    assert answer.rule == rule
+    check_example("cancel", rule, CANCEL_EXAMPLES[rule], make_order, now)
 
 
 # --------------------------------------------------------------------------- every deadline at +/- 1 second
-
-@dataclass(frozen=True)
-class Probe:
-    name: str
-    build: Callable  # (make_order, now) -> (order, deadline)
-    before: str
-    after: str
-    deadline_before: bool  # the answer before the deadline names the deadline itself
-
 
 def _unpaid(make, now):
     o = make(placed_at=now - days(3))
@@ -112,29 +113,23 @@ def _in_transit_own(make, now):
 
 
 CANCEL_PROBES = [
-    Probe("unpaid order closes 20 days after it was placed", _unpaid, "cancel.unpaid", "cancel.closed", True),
+    Probe("unpaid order closes 20 days after it was placed", _unpaid, "cancel.unpaid", "cancel.closed", THE_DEADLINE),
     Probe("cancel button appears 24 hours after payment", _processing, "cancel.payment_check",
-          "cancel.request_seller", True),
-    Probe("silent seller has 72 hours", _pending, "cancel.request_pending", "cancel.closed", True),
-    Probe("ship-by defaults to 7 days", _ship_by_default, "cancel.request_seller", "cancel.closed", True),
-    Probe("ship-by uses the order's handling days", _ship_by_own, "cancel.request_seller", "cancel.closed", True),
-    Probe("delivery window defaults to 60 days", _in_transit_default, "cancel.shipped", "cancel.completed", False),
+          "cancel.request_seller", THE_DEADLINE),
+    Probe("silent seller has 72 hours", _pending, "cancel.request_pending", "cancel.closed", THE_DEADLINE),
+    Probe("ship-by defaults to 7 days", _ship_by_default, "cancel.request_seller", "cancel.closed", THE_DEADLINE),
+    Probe("ship-by uses the order's handling days", _ship_by_own, "cancel.request_seller", "cancel.closed",
+          THE_DEADLINE),
+    Probe("delivery window defaults to 60 days", _in_transit_default, "cancel.shipped", "cancel.completed"),
     Probe("delivery window uses the order's delivery days", _in_transit_own, "cancel.shipped",
-          "cancel.completed", False),
+          "cancel.completed"),
 ]
 
 
-@pytest.mark.parametrize("offset", [-SECOND, timedelta(0), SECOND], ids=["minus_1s", "exactly", "plus_1s"])
-@pytest.mark.parametrize("probe", CANCEL_PROBES, ids=lambda p: p.name.replace(" ", "_"))
+@at_each_deadline
+@pytest.mark.parametrize("probe", CANCEL_PROBES, ids=probe_ids)
 def test_cancel_answer_switches_exactly_at_each_deadline(probe, offset, make_order, now):
-    order, deadline = probe.build(make_order, now)
-    answer = decide(order, deadline + offset).cancel
-    if offset < timedelta(0):
-        assert answer.rule == probe.before
-        if probe.deadline_before:
-            assert answer.deadline == deadline
-    else:
-        assert answer.rule == probe.after
+    check_probe("cancel", probe, offset, make_order, now)
 
 
 # --------------------------------------------------------------------------- unpaid

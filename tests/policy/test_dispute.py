@@ -1,9 +1,6 @@
 """Can this buyer open (or escalate) a dispute, and until when? (`Decision.dispute`)"""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import timedelta
-from typing import Callable, Optional
 
 import pytest
 
@@ -15,8 +12,21 @@ from orderdesk.model import (
     Status,
 )
 from orderdesk.policy import RULES, How, decide
-from orderdesk.policy_config import DEFAULT
-from policy_builders import NO_REFUND, SECOND, confirmed as _confirmed, days, hours, paid as _paid, shipped as _shipped
+from policy_builders import (
+    NO_REFUND,
+    SECOND,
+    Example,
+    Probe,
+    at_each_deadline,
+    check_example,
+    check_probe,
+    confirmed as _confirmed,
+    days,
+    hours,
+    paid as _paid,
+    probe_ids,
+    shipped as _shipped,
+)
 
 
 def _window_ended(make, now, shipped, **kw):
@@ -26,12 +36,6 @@ def _window_ended(make, now, shipped, **kw):
 
 
 # --------------------------------------------------------------------------- one example per rule
-
-@dataclass(frozen=True)
-class Example:
-    build: Callable
-    cfg: object = DEFAULT
-
 
 DISPUTE_EXAMPLES: dict[str, Example] = {
     "dispute.open": Example(lambda make, now: _shipped(make, now, dispute=Dispute(
@@ -57,22 +61,10 @@ def test_every_dispute_rule_has_an_example():
 
 @pytest.mark.parametrize("rule", sorted(DISPUTE_EXAMPLES))
 def test_each_dispute_example_reaches_its_rule(rule, make_order, now):
-    ex = DISPUTE_EXAMPLES[rule]
-    answer = decide(ex.build(make_order, now), now, ex.cfg).dispute
-    assert answer.question == "dispute"
-    assert answer.rule == rule
+    check_example("dispute", rule, DISPUTE_EXAMPLES[rule], make_order, now)
 
 
 # --------------------------------------------------------------------------- every deadline at +/- 1 second
-
-@dataclass(frozen=True)
-class Probe:
-    name: str
-    build: Callable  # (make_order, now) -> (order, deadline)
-    before: str
-    after: str
-    deadline_before: Optional[Callable] = None  # deadline -> the `deadline` expected just before it
-
 
 def _in_transit(make, now):
     o = _shipped(make, now, shipped_at=now - days(10))
@@ -119,17 +111,10 @@ DISPUTE_PROBES = [
 ]
 
 
-@pytest.mark.parametrize("offset", [-SECOND, timedelta(0), SECOND], ids=["minus_1s", "exactly", "plus_1s"])
-@pytest.mark.parametrize("probe", DISPUTE_PROBES, ids=lambda p: p.name.replace(" ", "_"))
+@at_each_deadline
+@pytest.mark.parametrize("probe", DISPUTE_PROBES, ids=probe_ids)
 def test_dispute_answer_switches_exactly_at_each_deadline(probe, offset, make_order, now):
-    order, deadline = probe.build(make_order, now)
-    answer = decide(order, deadline + offset).dispute
-    if offset < timedelta(0):
-        assert answer.rule == probe.before
-        if probe.deadline_before is not None:
-            assert answer.deadline == probe.deadline_before(deadline)
-    else:
-        assert answer.rule == probe.after
+    check_probe("dispute", probe, offset, make_order, now)
 
 
 def test_the_last_second_before_the_delivery_window_ends_still_counts_as_in_transit(make_order, now):

@@ -1,10 +1,7 @@
 """Can this buyer get their money back, how, and by when? (`Decision.refund`)"""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import timedelta
 from decimal import Decimal
-from typing import Callable, Optional
 
 import pytest
 
@@ -20,8 +17,20 @@ from orderdesk.model import (
     Status,
 )
 from orderdesk.policy import RULES, How, decide
-from orderdesk.policy_config import DEFAULT
-from policy_builders import NO_REFUND, SECOND, confirmed as _confirmed, days, hours, paid as _paid, shipped as _shipped
+from policy_builders import (
+    NO_REFUND,
+    Example,
+    Probe,
+    at_each_deadline,
+    check_example,
+    check_probe,
+    confirmed as _confirmed,
+    days,
+    hours,
+    paid as _paid,
+    probe_ids,
+    shipped as _shipped,
+)
 
 
 def _closed(make, now, reason, closed_at, **kw):
@@ -41,12 +50,6 @@ def _open_dispute(now, **kw):
 
 
 # --------------------------------------------------------------------------- one example per rule
-
-@dataclass(frozen=True)
-class Example:
-    build: Callable
-    cfg: object = DEFAULT
-
 
 REFUND_EXAMPLES: dict[str, Example] = {
     "refund.nothing_paid": Example(lambda make, now: make(placed_at=now - days(1))),
@@ -80,22 +83,10 @@ def test_every_refund_rule_has_an_example():
 
 @pytest.mark.parametrize("rule", sorted(REFUND_EXAMPLES))
 def test_each_refund_example_reaches_its_rule(rule, make_order, now):
-    ex = REFUND_EXAMPLES[rule]
-    answer = decide(ex.build(make_order, now), now, ex.cfg).refund
-    assert answer.question == "refund"
-    assert answer.rule == rule
+    check_example("refund", rule, REFUND_EXAMPLES[rule], make_order, now)
 
 
 # --------------------------------------------------------------------------- every deadline at +/- 1 second
-
-@dataclass(frozen=True)
-class Probe:
-    name: str
-    build: Callable  # (make_order, now) -> (order, deadline)
-    before: str
-    after: str
-    deadline_before: Optional[Callable] = None  # deadline -> the `deadline` expected just before it
-
 
 def _processing(make, now):
     o = _paid(make, now, status=Status.PAYMENT_PROCESSING, paid_at=now - hours(2))
@@ -156,17 +147,10 @@ REFUND_PROBES = [
 ]
 
 
-@pytest.mark.parametrize("offset", [-SECOND, timedelta(0), SECOND], ids=["minus_1s", "exactly", "plus_1s"])
-@pytest.mark.parametrize("probe", REFUND_PROBES, ids=lambda p: p.name.replace(" ", "_"))
+@at_each_deadline
+@pytest.mark.parametrize("probe", REFUND_PROBES, ids=probe_ids)
 def test_refund_answer_switches_exactly_at_each_deadline(probe, offset, make_order, now):
-    order, deadline = probe.build(make_order, now)
-    answer = decide(order, deadline + offset).refund
-    if offset < timedelta(0):
-        assert answer.rule == probe.before
-        if probe.deadline_before is not None:
-            assert answer.deadline == probe.deadline_before(deadline)
-    else:
-        assert answer.rule == probe.after
+    check_probe("refund", probe, offset, make_order, now)
 
 
 # --------------------------------------------------------------------------- not paid / not yet cancellable

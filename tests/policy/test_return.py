@@ -1,9 +1,6 @@
 """Can this buyer return the item for a refund, and until when? (`Decision.return_`)"""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import timedelta
-from typing import Callable, Optional
 
 import pytest
 
@@ -15,8 +12,18 @@ from orderdesk.model import (
     Status,
 )
 from orderdesk.policy import RULES, How, decide
-from orderdesk.policy_config import DEFAULT
-from policy_builders import NO_REFUND, SECOND, days, hours, paid as _paid
+from policy_builders import (
+    NO_REFUND,
+    Example,
+    Probe,
+    at_each_deadline,
+    check_example,
+    check_probe,
+    days,
+    hours,
+    paid as _paid,
+    probe_ids,
+)
 
 
 def _shipped(make, now, **kw):
@@ -47,12 +54,6 @@ def _window_ended(make, now, shipped, **kw):
 
 # --------------------------------------------------------------------------- one example per rule
 
-@dataclass(frozen=True)
-class Example:
-    build: Callable
-    cfg: object = DEFAULT
-
-
 RETURN_EXAMPLES: dict[str, Example] = {
     "return.order_closed": Example(lambda make, now: _paid(
         make, now, status=Status.CLOSED, closed_at=now - days(1), closed_reason=ClosedReason.CANCELLATION_APPROVED)),
@@ -77,22 +78,10 @@ def test_every_return_rule_has_an_example():
 
 @pytest.mark.parametrize("rule", sorted(RETURN_EXAMPLES))
 def test_each_return_example_reaches_its_rule(rule, make_order, now):
-    ex = RETURN_EXAMPLES[rule]
-    answer = decide(ex.build(make_order, now), now, ex.cfg).return_
-    assert answer.question == "return"
-    assert answer.rule == rule
+    check_example("return", rule, RETURN_EXAMPLES[rule], make_order, now)
 
 
 # --------------------------------------------------------------------------- every deadline at +/- 1 second
-
-@dataclass(frozen=True)
-class Probe:
-    name: str
-    build: Callable  # (make_order, now) -> (order, deadline)
-    before: str
-    after: str
-    deadline_before: Optional[Callable] = None
-
 
 def _delivered_probe(make, now):
     o = _delivered(make, now, now - days(2))
@@ -125,17 +114,10 @@ RETURN_PROBES = [
 ]
 
 
-@pytest.mark.parametrize("offset", [-SECOND, timedelta(0), SECOND], ids=["minus_1s", "exactly", "plus_1s"])
-@pytest.mark.parametrize("probe", RETURN_PROBES, ids=lambda p: p.name.replace(" ", "_"))
+@at_each_deadline
+@pytest.mark.parametrize("probe", RETURN_PROBES, ids=probe_ids)
 def test_return_answer_switches_exactly_at_each_deadline(probe, offset, make_order, now):
-    order, deadline = probe.build(make_order, now)
-    answer = decide(order, deadline + offset).return_
-    if offset < timedelta(0):
-        assert answer.rule == probe.before
-        if probe.deadline_before is not None:
-            assert answer.deadline == probe.deadline_before(deadline)
-    else:
-        assert answer.rule == probe.after
+    check_probe("return", probe, offset, make_order, now)
 
 
 # --------------------------------------------------------------------------- nothing to return yet

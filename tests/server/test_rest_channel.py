@@ -100,3 +100,10 @@ def test_an_oversize_message_gets_a_clear_answer_and_is_not_processed(server):
     status, body = post(json.dumps({"sender": "huge", "message": "x" * 1_000_000}).encode())
     assert status == 413
     assert "too long" in texts(json.loads(body))
+
+
+def test_a_body_over_two_megabytes_and_oversized_metadata_are_refused_before_any_processing(server):
+    status, _ = post(json.dumps({"sender": "huge", "message": "hi", "pad": "x" * 3_000_000}).encode())
+    assert status == 413
+    status, body = post(json.dumps({"sender": "meta", "message": "hi", "metadata": {"x": "y" * 10_000}}).encode())
+    assert status == 413 and b"metadata" in body

@@ -100,7 +100,8 @@ def test_a_one_megabyte_message_is_answered_at_once_while_another_conversation_g
 
     huge = json.dumps({"sender": "flooder", "message": "x" * 1_000_000}).encode()
     normal = json.dumps({"sender": "demo", "message": "hello"}).encode()
-    threads = [threading.Thread(target=send, args=("huge", huge)), threading.Thread(target=send, args=("normal", normal))]
+    threads = [threading.Thread(target=send, args=("huge", huge)),
+               threading.Thread(target=send, args=("normal", normal))]
     for t in threads:
         t.start()
     for t in threads:
@@ -121,7 +122,8 @@ def test_a_message_at_the_cap_without_spaces_does_not_hold_up_another_conversati
 
     dense = json.dumps({"sender": "dense", "message": "a@" * (MAX_MESSAGE_CHARS // 2)}).encode()
     normal = json.dumps({"sender": "demo", "message": "hello"}).encode()
-    threads = [threading.Thread(target=send, args=("dense", dense)), threading.Thread(target=send, args=("normal", normal))]
+    threads = [threading.Thread(target=send, args=("dense", dense)),
+               threading.Thread(target=send, args=("normal", normal))]
     for t in threads:
         t.start()
     for t in threads:
@@ -132,9 +134,21 @@ def test_a_message_at_the_cap_without_spaces_does_not_hold_up_another_conversati
 
 def test_logs_carry_no_emails_and_no_long_messages(server):
     say(fresh("logger"), "my email is someone.private@example.org and " + "blah " * 2000)
+    say("logger", '/provide_order_number{"order_number":"8100000000000003"} %s %d {0} {x}')  # a button payload
     post_actions(forged_call(), secret="wrong")
     for name in ("rasa.log", "actions.log"):
         text = (server["tmp"] / name).read_text(errors="replace")
         assert "someone.private" not in text, name
         assert not re.search(r"[\w.+-]+@example\.(com|org)", text), name
         assert max((len(line) for line in text.splitlines()), default=0) < 1000, name
+        assert "Logging error" not in text and "not all arguments converted" not in text, name
+
+
+def test_a_verification_ends_with_the_session(server):
+    sender = fresh("session-ender")
+    say(sender, "where is my refund for order 8100000000000007")
+    assert "Alipay" in texts(say(sender, "my email is demo@example.com"))
+    assert "Alipay" in texts(say(sender, "and the refund for 8100000000000007?"))  # still verified
+    say(sender, "/session_start")  # what 30 minutes idle does: a new session, no slots carried over
+    text = texts(say(sender, "where is my refund for order 8100000000000007"))
+    assert "email" in text and "Alipay" not in text

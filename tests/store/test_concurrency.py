@@ -18,7 +18,7 @@ from orderdesk import db
 from orderdesk.demo import demo_payload
 from orderdesk.repository import OrderRepository, UnitOfWork
 from orderdesk.runtime import wipe
-from orderdesk.services import Services
+from orderdesk.services import OPERATOR, Services
 from support import NOW, Store, ago, order_record, shipped_record
 
 PAID = "1000000001"
@@ -140,8 +140,9 @@ def test_without_the_row_lock_the_unique_constraint_still_leaves_exactly_one(pg_
 
 @pytest.mark.postgres
 def test_twenty_concurrent_seller_approvals_close_the_order_and_refund_once(pg_engine, pg_store):
-    Services(uow=lambda: UnitOfWork(pg_engine), clock=lambda: NOW).request_cancellation(PAID, "other", at=ago(1))
-    results = run_together(20, pg_engine, lambda s, i: s.seller_respond(PAID, approve=True))
+    Services(uow=lambda: UnitOfWork(pg_engine), clock=lambda: NOW).request_cancellation(
+        PAID, "other", at=ago(1), customer_id=OPERATOR)
+    results = run_together(20, pg_engine, lambda s, i: s.seller_respond(PAID, approve=True, operator=OPERATOR))
 
     assert sum(r.filed for r in results) == 1
     assert {r.rule for r in results if not r.filed} == {"seller.already_approved"}
@@ -151,8 +152,8 @@ def test_twenty_concurrent_seller_approvals_close_the_order_and_refund_once(pg_e
 @pytest.mark.postgres
 def test_twenty_concurrent_escalations_escalate_once(pg_engine, pg_store):
     Services(uow=lambda: UnitOfWork(pg_engine), clock=lambda: NOW).open_dispute(SHIPPED, reason="damaged",
-                                                                                 at=ago(2))
-    results = run_together(20, pg_engine, lambda s, i: s.escalate_dispute(SHIPPED))
+                                                                                 at=ago(2), customer_id=OPERATOR)
+    results = run_together(20, pg_engine, lambda s, i: s.escalate_dispute(SHIPPED, customer_id=OPERATOR))
 
     assert all(r.filed for r in results) and sum(r.created for r in results) == 1
     assert len(filed_requests(pg_store, "escalation")) == 1
@@ -176,7 +177,7 @@ def test_twenty_concurrent_requests_for_twenty_orders_are_all_filed(pg_engine):
     store = Store(pg_engine)
     ids = [f"30000000{i:02d}" for i in range(20)]
     store.orders(*(order_record(oid) for oid in ids))
-    results = run_together(20, pg_engine, lambda s, i: s.request_cancellation(ids[i], "other"))
+    results = run_together(20, pg_engine, lambda s, i: s.request_cancellation(ids[i], "other", customer_id=OPERATOR))
 
     assert all(r.created for r in results)
     assert store.count(db.cancellation_requests) == 20
@@ -195,7 +196,7 @@ def test_concurrent_disputes_for_one_order_leave_exactly_one(engine, two_orders)
 def test_concurrent_requests_for_different_orders_are_all_filed(engine, store):
     ids = [f"30000000{i:02d}" for i in range(5)]
     store.orders(*(order_record(oid) for oid in ids))
-    results = run_together(5, engine, lambda s, i: s.request_cancellation(ids[i], "other"))
+    results = run_together(5, engine, lambda s, i: s.request_cancellation(ids[i], "other", customer_id=OPERATOR))
 
     assert all(r.created for r in results)
     assert store.count(db.cancellation_requests) == 5

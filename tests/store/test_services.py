@@ -13,6 +13,7 @@ import pytest
 from orderdesk import db, runtime
 from orderdesk.repository import AuditLog, UnitOfWork
 from orderdesk.services import (
+    OPERATOR,
     InvalidInput,
     NotYourOrder,
     OrderNotFound,
@@ -20,6 +21,7 @@ from orderdesk.services import (
     StoreUnavailable,
     normalize_order_id,
 )
+from orderdesk.verification import Verification
 from support import NOW, ago, later, order_record, shipped_record
 
 UNPAID = "1000000001"
@@ -121,14 +123,14 @@ def test_cancellation_with_an_unknown_reason_is_refused_clearly_and_writes_nothi
 
 def test_cancellation_requested_in_another_timezone_is_stored_in_utc(services, orders):
     in_moscow = NOW.astimezone(timezone(timedelta(hours=3)))
-    services.request_cancellation(PAID, "other", at=in_moscow)
+    services.request_cancellation(PAID, "other", at=in_moscow, customer_id=OPERATOR)
     assert orders.cancellation(PAID)["requested_at"] == NOW
     assert orders.cancellation(PAID)["requested_at"].tzinfo is not None
 
 
 def test_a_time_without_a_timezone_is_refused(services, orders):
     with pytest.raises(InvalidInput, match="timezone"):
-        services.request_cancellation(PAID, "other", at=NOW.replace(tzinfo=None))
+        services.request_cancellation(PAID, "other", at=NOW.replace(tzinfo=None), customer_id=OPERATOR)
     assert orders.cancellation(PAID) is None
 
 
@@ -139,7 +141,7 @@ def test_a_request_that_fails_half_way_leaves_nothing_behind(services, orders, m
     monkeypatch.setattr(AuditLog, "record", broken_audit)
     before = orders.totals()
     with pytest.raises(RuntimeError):
-        services.request_cancellation(UNPAID, "other")
+        services.request_cancellation(UNPAID, "other", customer_id=OPERATOR)
     assert orders.totals() == before
     assert orders.order(UNPAID)["status"] == "awaiting_payment"
 
@@ -147,8 +149,8 @@ def test_a_request_that_fails_half_way_leaves_nothing_behind(services, orders, m
 # --------------------------------------------------------------------------- the seller's answer
 
 def test_seller_approval_closes_the_order_and_schedules_the_refund(services, orders):
-    services.request_cancellation(PAID, "wrong_product", at=ago(hours=1))
-    out = services.seller_respond(PAID, approve=True)
+    services.request_cancellation(PAID, "wrong_product", at=ago(hours=1), customer_id=OPERATOR)
+    out = services.seller_respond(PAID, approve=True, operator=OPERATOR)
 
     assert (out.filed, out.state, out.rule, out.reference) == (True, "approved", "seller.approved", f"CXL-{PAID}")
     order = orders.order(PAID)
@@ -161,24 +163,24 @@ def test_seller_approval_closes_the_order_and_schedules_the_refund(services, ord
 
 
 def test_seller_rejection_needs_a_tracking_number(services, orders):
-    services.request_cancellation(PAID, "other", at=ago(hours=1))
+    services.request_cancellation(PAID, "other", at=ago(hours=1), customer_id=OPERATOR)
     with pytest.raises(InvalidInput, match="tracking number"):
-        services.seller_respond(PAID, approve=False)
+        services.seller_respond(PAID, approve=False, operator=OPERATOR)
     with pytest.raises(InvalidInput, match="tracking number"):
-        services.seller_respond(PAID, approve=False, tracking_number="   ")
+        services.seller_respond(PAID, approve=False, tracking_number="   ", operator=OPERATOR)
     assert orders.cancellation(PAID)["state"] == "pending"
 
 
 def test_seller_rejection_with_a_malformed_tracking_number_is_refused(services, orders):
-    services.request_cancellation(PAID, "other", at=ago(hours=1))
+    services.request_cancellation(PAID, "other", at=ago(hours=1), customer_id=OPERATOR)
     with pytest.raises(InvalidInput, match="is not a tracking number"):
-        services.seller_respond(PAID, approve=False, tracking_number="RB 123; DROP TABLE orders")
+        services.seller_respond(PAID, approve=False, tracking_number="RB 123; DROP TABLE orders", operator=OPERATOR)
     assert orders.cancellation(PAID)["state"] == "pending"
 
 
 def test_seller_rejection_with_a_tracking_number_marks_the_order_shipped(services, orders):
-    services.request_cancellation(PAID, "other", at=ago(hours=1))
-    out = services.seller_respond(PAID, approve=False, tracking_number="RB123456789CN")
+    services.request_cancellation(PAID, "other", at=ago(hours=1), customer_id=OPERATOR)
+    out = services.seller_respond(PAID, approve=False, tracking_number="RB123456789CN", operator=OPERATOR)
 
     assert (out.filed, out.state, out.rule) == (True, "rejected", "seller.rejected")
     order = orders.order(PAID)
@@ -190,9 +192,9 @@ def test_seller_rejection_with_a_tracking_number_marks_the_order_shipped(service
 
 
 def test_a_rejected_cancellation_is_not_filed_again(services, orders):
-    services.request_cancellation(PAID, "other", at=ago(hours=2))
-    services.seller_respond(PAID, approve=False, tracking_number="RB123456789CN", at=ago(hours=1))
-    again = services.request_cancellation(PAID, "other")
+    services.request_cancellation(PAID, "other", at=ago(hours=2), customer_id=OPERATOR)
+    services.seller_respond(PAID, approve=False, tracking_number="RB123456789CN", at=ago(hours=1), operator=OPERATOR)
+    again = services.request_cancellation(PAID, "other", customer_id=OPERATOR)
 
     assert (again.filed, again.created, again.state) == (True, False, "rejected")
     assert again.decision.cancel.rule == "cancel.rejected"
@@ -200,23 +202,24 @@ def test_a_rejected_cancellation_is_not_filed_again(services, orders):
 
 
 def test_second_seller_answer_is_refused_and_refunds_once(services, orders):
-    services.request_cancellation(PAID, "other", at=ago(hours=2))
-    services.seller_respond(PAID, approve=True, at=ago(hours=1))
-    again = services.seller_respond(PAID, approve=True)
+    services.request_cancellation(PAID, "other", at=ago(hours=2), customer_id=OPERATOR)
+    services.seller_respond(PAID, approve=True, at=ago(hours=1), operator=OPERATOR)
+    again = services.seller_respond(PAID, approve=True, operator=OPERATOR)
 
     assert (again.filed, again.rule, again.state) == (False, "seller.already_approved", "approved")
     assert orders.count(db.refunds) == 1
 
 
 def test_seller_answer_without_a_request_is_refused(services, orders):
-    out = services.seller_respond(PAID, approve=True)
+    out = services.seller_respond(PAID, approve=True, operator=OPERATOR)
     assert (out.filed, out.rule, out.state) == (False, "seller.no_request", None)
     assert orders.order(PAID)["status"] == "awaiting_shipment"
 
 
 def test_seller_answer_after_72_hours_finds_the_request_approved_automatically(services, orders):
-    services.request_cancellation(PAID, "other", at=ago(hours=1))
-    out = services.seller_respond(PAID, approve=False, tracking_number="RB123456789CN", at=later(hours=71))
+    services.request_cancellation(PAID, "other", at=ago(hours=1), customer_id=OPERATOR)
+    out = services.seller_respond(PAID, approve=False, tracking_number="RB123456789CN", at=later(hours=71),
+                                  operator=OPERATOR)
 
     assert (out.filed, out.rule, out.state) == (False, "seller.already_auto_approved", "auto_approved")
     order = orders.order(PAID)
@@ -242,7 +245,8 @@ def test_full_refund_dispute_on_a_shipped_order_is_filed_for_the_order_amount(se
 
 @pytest.mark.parametrize("typed, stored", [("10", "10.00"), ("7,50", "7.50"), ("$ 19.50", "19.50")])
 def test_partial_refund_dispute_stores_the_amount_asked_for(services, orders, typed, stored):
-    out = services.open_dispute(SHIPPED, reason="not_as_described", refund="partial", amount=typed)
+    out = services.open_dispute(SHIPPED, reason="not_as_described", refund="partial", amount=typed,
+                                customer_id=OPERATOR)
     assert out.filed
     assert orders.dispute(SHIPPED)["amount"] == Decimal(stored)
     assert orders.dispute(SHIPPED)["refund"] == "partial"
@@ -257,15 +261,15 @@ def test_partial_refund_dispute_stores_the_amount_asked_for(services, orders, ty
 ])
 def test_partial_refund_dispute_with_a_bad_amount_is_refused_clearly(services, orders, amount, message):
     with pytest.raises(InvalidInput, match=message):
-        services.open_dispute(SHIPPED, reason="not_as_described", refund="partial", amount=amount)
+        services.open_dispute(SHIPPED, reason="not_as_described", refund="partial", amount=amount, customer_id=OPERATOR)
     assert orders.dispute(SHIPPED) is None
 
 
 def test_dispute_with_an_unknown_reason_or_refund_kind_is_refused_clearly(services, orders):
     with pytest.raises(InvalidInput, match="Unknown dispute reason 'angry'"):
-        services.open_dispute(SHIPPED, reason="angry")
+        services.open_dispute(SHIPPED, reason="angry", customer_id=OPERATOR)
     with pytest.raises(InvalidInput, match="'full' or 'partial'"):
-        services.open_dispute(SHIPPED, reason="damaged", refund="half")
+        services.open_dispute(SHIPPED, reason="damaged", refund="half", customer_id=OPERATOR)
     assert orders.dispute(SHIPPED) is None
 
 
@@ -274,18 +278,18 @@ def test_a_dispute_description_over_the_limit_is_refused_with_its_length_and_not
         services.open_dispute(SHIPPED, reason="damaged", description=("The parcel arrived open. " * 400)[:9_999] + "!",
                               refund="partial", amount="9.99", customer_id="c1")
     with pytest.raises(InvalidInput, match="2,001 characters"):
-        services.open_dispute(SHIPPED, reason="damaged", description="x" * 2001)
+        services.open_dispute(SHIPPED, reason="damaged", description="x" * 2001, customer_id=OPERATOR)
     assert orders.dispute(SHIPPED) is None
     assert orders.audit(db.audit_log.c.kind == "request") == []
 
-    services.open_dispute(SHIPPED, reason="damaged", description="y" * 2000)
+    services.open_dispute(SHIPPED, reason="damaged", description="y" * 2000, customer_id=OPERATOR)
     assert orders.dispute(SHIPPED)["description"] == "y" * 2000
 
 
 def test_second_dispute_returns_the_first(services, orders):
-    first = services.open_dispute(SHIPPED, reason="damaged", description="Cracked screen.")
+    first = services.open_dispute(SHIPPED, reason="damaged", description="Cracked screen.", customer_id=OPERATOR)
     again = services.open_dispute(SHIPPED, reason="counterfeit", description="Actually fake.", refund="partial",
-                                  amount="5")
+                                  amount="5", customer_id=OPERATOR)
 
     assert (again.filed, again.created, again.reference, again.state) == (True, False, first.reference, "open")
     assert orders.count(db.disputes) == 1
@@ -293,19 +297,19 @@ def test_second_dispute_returns_the_first(services, orders):
 
 
 def test_dispute_before_shipping_is_refused_with_the_policy_decision(services, orders):
-    out = services.open_dispute(PAID, reason="not_received")
+    out = services.open_dispute(PAID, reason="not_received", customer_id=OPERATOR)
     assert (out.filed, out.rule) == (False, "dispute.not_shipped")
     assert "cancel" in out.decision.dispute.explanation
     assert orders.dispute(PAID) is None
 
 
 def test_a_description_with_nul_characters_is_stored_without_them(services, orders):
-    services.open_dispute(SHIPPED, reason="damaged", description="pasted\x00 from a file")
+    services.open_dispute(SHIPPED, reason="damaged", description="pasted\x00 from a file", customer_id=OPERATOR)
     assert orders.dispute(SHIPPED)["description"] == "pasted from a file"
 
 
 def test_escalating_an_open_dispute_hands_it_to_the_platform(services, orders):
-    services.open_dispute(SHIPPED, reason="damaged", at=ago(3))
+    services.open_dispute(SHIPPED, reason="damaged", at=ago(3), customer_id=OPERATOR)
     out = services.escalate_dispute(SHIPPED, customer_id="c1")
 
     assert (out.filed, out.created, out.state, out.reference) == (True, True, "escalated", f"DSP-{SHIPPED}")
@@ -315,9 +319,9 @@ def test_escalating_an_open_dispute_hands_it_to_the_platform(services, orders):
 
 
 def test_escalating_twice_returns_the_escalation_already_filed(services, orders):
-    services.open_dispute(SHIPPED, reason="damaged", at=ago(3))
-    services.escalate_dispute(SHIPPED, at=ago(1))
-    again = services.escalate_dispute(SHIPPED)
+    services.open_dispute(SHIPPED, reason="damaged", at=ago(3), customer_id=OPERATOR)
+    services.escalate_dispute(SHIPPED, at=ago(1), customer_id=OPERATOR)
+    again = services.escalate_dispute(SHIPPED, customer_id=OPERATOR)
 
     assert (again.filed, again.created, again.state) == (True, False, "escalated")
     assert orders.dispute(SHIPPED)["escalated_at"] == ago(1)
@@ -325,14 +329,14 @@ def test_escalating_twice_returns_the_escalation_already_filed(services, orders)
 
 
 def test_escalating_without_a_dispute_is_refused(services, orders):
-    out = services.escalate_dispute(SHIPPED)
+    out = services.escalate_dispute(SHIPPED, customer_id=OPERATOR)
     assert (out.filed, out.state) == (False, None)
     assert orders.dispute(SHIPPED) is None
 
 
 def test_a_dispute_left_open_16_days_is_already_escalated_when_the_buyer_asks(services, orders):
-    services.open_dispute(SHIPPED, reason="damaged", at=ago(20))
-    out = services.escalate_dispute(SHIPPED)
+    services.open_dispute(SHIPPED, reason="damaged", at=ago(20), customer_id=OPERATOR)
+    out = services.escalate_dispute(SHIPPED, customer_id=OPERATOR)
 
     assert (out.filed, out.created, out.state) == (True, False, "escalated")
     row = orders.dispute(SHIPPED)
@@ -351,22 +355,22 @@ def test_confirming_receipt_completes_the_order(services, orders):
 
 
 def test_confirming_receipt_twice_returns_the_first_confirmation(services, orders):
-    services.confirm_receipt(SHIPPED, at=ago(1))
-    again = services.confirm_receipt(SHIPPED)
+    services.confirm_receipt(SHIPPED, at=ago(1), customer_id=OPERATOR)
+    again = services.confirm_receipt(SHIPPED, customer_id=OPERATOR)
 
     assert (again.filed, again.created, again.rule) == (True, False, "receipt.already_confirmed")
     assert orders.order(SHIPPED)["confirmed_at"] == ago(1)
 
 
 def test_confirming_receipt_of_an_order_not_shipped_is_refused(services, orders):
-    out = services.confirm_receipt(PAID)
+    out = services.confirm_receipt(PAID, customer_id=OPERATOR)
     assert (out.filed, out.rule, out.state) == (False, "receipt.not_in_transit", "awaiting_shipment")
     assert orders.order(PAID)["confirmed_at"] is None
 
 
 def test_confirming_receipt_while_a_dispute_is_open_is_refused(services, orders):
-    services.open_dispute(SHIPPED, reason="not_received", description="Nothing came.")
-    out = services.confirm_receipt(SHIPPED)
+    services.open_dispute(SHIPPED, reason="not_received", description="Nothing came.", customer_id=OPERATOR)
+    out = services.confirm_receipt(SHIPPED, customer_id=OPERATOR)
     assert (out.filed, out.rule) == (False, "receipt.dispute_open")
     assert orders.order(SHIPPED)["status"] == "awaiting_delivery"
 
@@ -386,7 +390,7 @@ def test_explain_gives_four_answers_and_records_the_decision(services, orders):
 
 
 def test_explain_at_a_later_time_gives_the_effective_status_without_changing_the_store(services, orders):
-    d = services.explain(UNPAID, at=ago(2) + timedelta(days=20))
+    d = services.explain(UNPAID, at=ago(2) + timedelta(days=20), customer_id=OPERATOR)
 
     assert d.status.value == "closed"
     assert d.cancel.rule == "cancel.closed"
@@ -397,14 +401,14 @@ def test_explain_at_a_later_time_gives_the_effective_status_without_changing_the
 
 
 def test_explain_just_before_the_deadline_still_gives_the_old_status(services, orders):
-    d = services.explain(UNPAID, at=ago(2) + timedelta(days=20) - timedelta(seconds=1))
+    d = services.explain(UNPAID, at=ago(2) + timedelta(days=20) - timedelta(seconds=1), customer_id=OPERATOR)
     assert d.status.value == "awaiting_payment"
     assert d.cancel.allowed
 
 
 def test_explain_without_recording_writes_nothing(services, orders):
     before = orders.totals()
-    services.explain(PAID, record=False)
+    services.explain(PAID, record=False, customer_id=OPERATOR)
     assert orders.totals() == before
 
 
@@ -417,21 +421,21 @@ MALFORMED = ["abc", "12345", "1" * 20, "", None, "12345678'; DROP TABLE orders;-
 def test_malformed_order_number_is_refused_clearly(services, orders, raw):
     before = orders.totals()
     with pytest.raises(InvalidInput, match="is not an order number: order numbers are 6 to 19 digits"):
-        services.request_cancellation(raw, "other")
+        services.request_cancellation(raw, "other", customer_id=OPERATOR)
     with pytest.raises(InvalidInput):
-        services.explain(raw)
+        services.explain(raw, customer_id=OPERATOR)
     assert orders.totals() == before
 
 
 def test_order_number_typed_with_spaces_hash_or_dashes_is_understood(services, orders):
     assert normalize_order_id(" #1000-000 002 ") == PAID
     assert normalize_order_id("".join(chr(ord(c) + 0xFEE0) for c in PAID)) == PAID  # full-width digits
-    assert services.explain("# 1000 000 002").order.id == PAID
+    assert services.explain("# 1000 000 002", customer_id=OPERATOR).order.id == PAID
 
 
 def test_unknown_order_is_reported_by_number(services, orders):
     with pytest.raises(OrderNotFound, match="There is no order 9999999999"):
-        services.request_cancellation("9999999999", "other")
+        services.request_cancellation("9999999999", "other", customer_id=OPERATOR)
 
 
 SERVICE_CALLS = {
@@ -444,19 +448,53 @@ SERVICE_CALLS = {
 
 
 @pytest.mark.parametrize("call", SERVICE_CALLS.values(), ids=SERVICE_CALLS.keys())
-def test_someone_elses_order_is_refused_and_left_untouched(services, orders, call):
+def test_someone_elses_order_and_an_unknown_one_are_refused_alike_and_left_untouched(services, orders, call):
     before = orders.totals()
-    with pytest.raises(NotYourOrder, match=f"Order {OTHERS} does not belong to this account"):
-        call(services, OTHERS)
+    errors = []
+    for oid in (OTHERS, "9999999999"):
+        with pytest.raises(NotYourOrder) as e:
+            call(services, oid)
+        errors.append(str(e.value).replace(oid, "N"))
+    assert errors == ["There is no order N on this account."] * 2
     assert orders.totals() == before
 
 
-def test_owner_is_verified_by_the_email_on_the_order(services, orders):
-    assert services.verify_owner(PAID, "  C1@Example.com ") == "c1"
-    with pytest.raises(NotYourOrder, match="email does not match"):
-        services.verify_owner(PAID, "c2@example.com")
+ANONYMOUS_CALLS = {
+    "explain": lambda s, who: s.explain(PAID, customer_id=who),
+    "request_cancellation": lambda s, who: s.request_cancellation(PAID, "other", customer_id=who),
+    "open_dispute": lambda s, who: s.open_dispute(SHIPPED, reason="damaged", customer_id=who),
+    "escalate_dispute": lambda s, who: s.escalate_dispute(SHIPPED, customer_id=who),
+    "confirm_receipt": lambda s, who: s.confirm_receipt(SHIPPED, customer_id=who),
+    "seller_respond": lambda s, who: s.seller_respond(PAID, operator=who, approve=True),
+}
+
+
+@pytest.mark.parametrize("call", ANONYMOUS_CALLS.values(), ids=ANONYMOUS_CALLS.keys())
+def test_no_service_reads_or_changes_an_order_for_nobody(services, orders, call):
+    # "No customer" used to mean "skip the owner check"; now it is refused, and so is a buyer entering a
+    # seller's answer. The CLI acts as an explicit operator.
+    before = orders.totals()
+    for who in (None, "", 0):
+        with pytest.raises(NotYourOrder):
+            call(services, who)
     with pytest.raises(NotYourOrder):
-        services.verify_owner(PAID, "")
+        services.seller_respond(PAID, operator="c1", approve=True)
+    assert orders.totals() == before
+
+
+def test_orders_are_listed_only_for_a_customer(services, orders):
+    for who in (None, "", OPERATOR):
+        with pytest.raises(NotYourOrder):
+            services.orders_for_question(who, "cancel_order")
+
+
+def test_the_acting_customer_is_a_required_argument_of_every_order_service():
+    import inspect
+
+    for name in ("explain", "request_cancellation", "open_dispute", "escalate_dispute", "confirm_receipt"):
+        param = inspect.signature(getattr(Services, name)).parameters["customer_id"]
+        assert param.default is inspect.Parameter.empty, name
+    assert inspect.signature(Services.seller_respond).parameters["operator"].default is inspect.Parameter.empty
 
 
 def test_a_linked_chat_is_the_customers_and_any_other_is_a_strangers(services, orders):
@@ -550,9 +588,9 @@ def test_handoff_about_an_unknown_order_is_still_recorded(services, orders):
 
 
 def test_filed_requests_are_listed_newest_first(services, orders):
-    services.request_cancellation(PAID, "other", at=ago(3))
-    services.open_dispute(SHIPPED, reason="damaged", at=ago(1))
-    services.request_cancellation(UNPAID, "other", at=ago(2))
+    services.request_cancellation(PAID, "other", at=ago(3), customer_id=OPERATOR)
+    services.open_dispute(SHIPPED, reason="damaged", at=ago(1), customer_id=OPERATOR)
+    services.request_cancellation(UNPAID, "other", at=ago(2), customer_id=OPERATOR)
     services.record_handoff(channel="rest", sender_id="s", transcript="t", at=ago(hours=1))
 
     rows = services.requests()
@@ -576,17 +614,18 @@ def unwritable_sqlite(tmp_path):
 
 DOWN = {"unreachable-postgres": unreachable_postgres, "unwritable-sqlite": unwritable_sqlite}
 EVERY_SERVICE = {
-    "explain": lambda s: s.explain(PAID),
-    "request_cancellation": lambda s: s.request_cancellation(PAID, "other"),
-    "seller_respond": lambda s: s.seller_respond(PAID, approve=True),
-    "open_dispute": lambda s: s.open_dispute(SHIPPED, reason="damaged"),
-    "escalate_dispute": lambda s: s.escalate_dispute(SHIPPED),
-    "confirm_receipt": lambda s: s.confirm_receipt(SHIPPED),
+    "explain": lambda s: s.explain(PAID, customer_id=OPERATOR),
+    "request_cancellation": lambda s: s.request_cancellation(PAID, "other", customer_id=OPERATOR),
+    "seller_respond": lambda s: s.seller_respond(PAID, approve=True, operator=OPERATOR),
+    "open_dispute": lambda s: s.open_dispute(SHIPPED, reason="damaged", customer_id=OPERATOR),
+    "escalate_dispute": lambda s: s.escalate_dispute(SHIPPED, customer_id=OPERATOR),
+    "confirm_receipt": lambda s: s.confirm_receipt(SHIPPED, customer_id=OPERATOR),
     "sweep": lambda s: s.sweep(),
     "requests": lambda s: s.requests(),
     "customer_for_chat": lambda s: s.customer_for_chat("rest", "chat-c1"),
     "orders_for_question": lambda s: s.orders_for_question("c1", "cancel_order"),
-    "verify_owner": lambda s: s.verify_owner(PAID, "c1@example.com"),
+    "verify": lambda s: Verification(s.uow, s.clock).verify(PAID, "c1@example.com", conversation="rest:x",
+                                                            session="s1"),
     "record_handoff": lambda s: s.record_handoff(channel="rest", sender_id="s", transcript="t"),
 }
 

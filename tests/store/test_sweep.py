@@ -12,6 +12,7 @@ import pytest
 from orderdesk import db
 from orderdesk.demo import SITUATIONS, demo_payload
 from orderdesk.repository import UnitOfWork
+from orderdesk.services import OPERATOR
 from support import NOW, ago, later, order_record, shipped_record
 
 SECOND = timedelta(seconds=1)
@@ -169,9 +170,9 @@ def test_audit_log_only_grows(services, store):
     services.sweep()
     earlier = store.audit()
 
-    services.request_cancellation("8100000000000003", "other")
+    services.request_cancellation("8100000000000003", "other", customer_id=OPERATOR)
     services.sweep(at=later(days=30))
-    services.explain("8100000000000005")
+    services.explain("8100000000000005", customer_id=OPERATOR)
     now_rows = store.audit()
 
     assert now_rows[: len(earlier)] == earlier
@@ -194,7 +195,7 @@ def test_explain_at_a_time_predicts_exactly_what_a_sweep_then_stores(services, s
     store.load(demo_payload(NOW))
     at = later(days=days_later)
     ids = [r["id"] for r in store.rows(db.orders)]
-    predicted = {oid: services.explain(oid, at=at, record=False).order for oid in ids}
+    predicted = {oid: services.explain(oid, at=at, record=False, customer_id=OPERATOR).order for oid in ids}
 
     services.sweep(at=at)
     with UnitOfWork(engine) as uow:
@@ -204,7 +205,7 @@ def test_explain_at_a_time_predicts_exactly_what_a_sweep_then_stores(services, s
 
 def test_a_request_applies_the_transitions_that_were_due_before_deciding(services, store):
     store.orders(order_record("1000000001", placed_at=ago(10), paid_at=ago(10), handling_days=3))
-    out = services.request_cancellation("1000000001", "other", channel="rest")
+    out = services.request_cancellation("1000000001", "other", channel="rest", customer_id=OPERATOR)
 
     assert (out.filed, out.rule) == (False, "cancel.closed")
     assert store.order("1000000001")["closed_reason"] == "not_shipped_in_time"

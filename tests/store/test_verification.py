@@ -127,3 +127,31 @@ def test_failures_older_than_the_window_do_not_count(verification, clock):
     clock.advance(WINDOW)
     fail(verification)  # one in the window now
     assert verification.locked_until(OID, "rest:attacker") is None
+
+
+@pytest.mark.postgres
+def test_a_burst_of_guesses_at_once_gets_no_more_than_five_tries(postgres_engine, clock):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orderdesk import db
+    from orderdesk.runtime import wipe
+    from support import Store, order_record
+
+    wipe(postgres_engine)
+    Store(postgres_engine).load(payload(order_record(OID)))
+    v = Verification(lambda: UnitOfWork(postgres_engine), clock)
+
+    def guess(i: int) -> str:
+        try:
+            v.verify(OID, f"guess{i}@example.com", conversation=f"rest:bot-{i}", session="s1")
+        except VerificationLocked:
+            return "locked"
+        except VerificationFailed:
+            return "failed"
+        return "verified"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(guess, range(20)))
+    assert results.count("failed") == MAX_FAILURES and results.count("locked") == 20 - MAX_FAILURES
+    assert Store(postgres_engine).count(db.verification_attempts) == MAX_FAILURES
+    wipe(postgres_engine)
