@@ -42,6 +42,14 @@ FALLBACK = "couldn't finish that"
 CUSTOMERS = 300  # buyers with orders of their own; a run uses about 50
 
 
+TF_THREADS = [1]  # TensorFlow's intra- and inter-op threads per server; 0 leaves TensorFlow's default
+
+
+def tf_threads() -> dict[str, str]:
+    n = TF_THREADS[0]
+    return {"TF_INTRA_OP_PARALLELISM_THREADS": str(n), "TF_INTER_OP_PARALLELISM_THREADS": str(n)} if n else {}
+
+
 def iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
@@ -142,7 +150,7 @@ def build_plain_bot() -> Path:
 def start_plain(port: int, log_dir: Path) -> Server:
     server = Server("plain", port)
     model = build_plain_bot()
-    env = {**os.environ, "TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+    env = {**os.environ, **tf_threads()}
     server.procs["rasa"] = subprocess.Popen(
         [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--port", str(port),
          "--credentials", str(PLAIN_DIR / "credentials.yml")],
@@ -152,7 +160,7 @@ def start_plain(port: int, log_dir: Path) -> Server:
 
 def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False) -> tuple[Server, Cluster]:
     """One replica of each, started by the cluster harness; `memory` swaps the stores for Rasa's in-memory ones."""
-    env = {"ORDERDESK_NOW": iso(NOW), "TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+    env = {"ORDERDESK_NOW": iso(NOW), **tf_threads()}
     if before:
         env.update({"ORDERDESK_ACTION_THREADS": "0", "ORDERDESK_ACTION_VALIDATION": "rasa"})
     c = Cluster(log_dir / "ours", model_path(), base_port=base_port, rasa_replicas=1, action_servers=1, env=env)
@@ -268,7 +276,7 @@ async def long_conversation(server: Server, sender: str, turns: int) -> tuple[fl
 # --------------------------------------------------------------------------- loss with two replicas
 
 def loss_run(lock_store: str, base_port: int, work: Path, senders: int, at_once: int) -> dict:
-    env = {"ORDERDESK_NOW": iso(NOW), "TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+    env = {"ORDERDESK_NOW": iso(NOW), **tf_threads()}
     c = Cluster(work / f"loss-{lock_store}", model_path(), base_port=base_port, lock_store=lock_store, env=env)
     try:
         c.prepare_databases()
@@ -308,10 +316,13 @@ def main() -> int:
                         help="ours as before the speed work: actions inline on the event loop, Rasa's own "
                              "schema check of every action answer")
     parser.add_argument("--loss-senders", type=int, default=60)
+    parser.add_argument("--tf-threads", type=int, default=1,
+                        help="TensorFlow intra/inter-op threads for every server (0: TensorFlow's default)")
     parser.add_argument("--long", type=int, default=200, help="turns of the one long conversation (0: skip)")
     parser.add_argument("--base-port", type=int, default=int(os.environ.get("ORDERDESK_BENCH_PORT", "20200")))
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    TF_THREADS[0] = args.tf_threads
     work = Path(tempfile.mkdtemp(prefix="orderdesk-bench-"))
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; logs in {work}")
