@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 SAY := @printf '\n== %s\n'
 
-.PHONY: install run shell test test-fast test-rasa eval eval-dialogues spacy-model model sweep demo-reset bench clean
+.PHONY: install run shell test test-fast test-rasa eval eval-dialogues spacy-model model sweep demo-reset bench cluster-test clean
 
 install: $(STAMP)
 
@@ -52,8 +52,11 @@ sweep: $(STAMP)
 demo-reset: $(STAMP)
 	$(VENV)/bin/orderdesk demo --reset
 
+# Every test, the two-replica cluster test included (it needs Redis and nginx: .ci/run installs nginx).
 test: model
 	scripts/test.sh
+	$(SAY) "cluster test: 2 Rasa replicas and 2 action servers behind nginx on PostgreSQL and Redis (about 3-8 minutes)"
+	@$(MAKE) --no-print-directory cluster-test
 
 # The unit and store tiers (pytest markers unit, db; see pyproject.toml): no training, no server,
 # no Rasa model; under a minute. `make test` runs every tier.
@@ -72,6 +75,12 @@ eval-dialogues: model
 bench: model
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_nlu.py
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/bench_servers.py
+
+# Several replicas on this machine: 2 Rasa servers and 2 action servers behind nginx, on PostgreSQL and Redis;
+# 500 senders' bursts, the sweep on every replica, a replica killed mid-burst (ports 20000-20099; minutes).
+cluster-test: model
+	PYTHONPATH=$(CURDIR) ORDERDESK_CLUSTER_TEST=1 $(PY) -m pytest -q -s -p no:cacheprovider tests/cluster
 
 clean:
 	rm -rf results .rasa var

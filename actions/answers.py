@@ -242,8 +242,11 @@ def plan_followup(kind: str, topic: Optional[str], decision: Decision) -> list[s
 
 def _offer(intent: str, decision: Decision) -> Optional[str]:
     cancel, dispute = decision.cancel, decision.dispute
-    if intent in ("cancel_order", "ask_no_cancel_button", "ask_cancellation_status", "ask_unpaid_order") or (
-        intent == "ask_refund" and decision.refund.rule == "refund.cancel_first"
+    # A question about cancelling, or about a refund whose way is a cancellation: offer to file it when the
+    # policy allows ("can I cancel my lamp?" is answered and then acted on, not only explained).
+    if intent in ("cancel_order", "ask_no_cancel_button", "ask_cancellation_status", "ask_unpaid_order",
+                  "ask_cancel_after_shipment") or (
+        intent in ("ask_refund", "ask_refund_status") and decision.refund.rule == "refund.cancel_first"
     ):
         return "cancel" if cancel.allowed else None
     if intent == "escalate_dispute":

@@ -117,6 +117,17 @@ def test_an_item_name_picks_the_order(run, tracker):
     assert r.slots["order_number"] == "8100000000000018"
 
 
+@pytest.mark.parametrize("intent, text", [
+    ("ask_cancel_after_shipment", "what about my lamp, can i still cancel it"),
+    ("ask_refund_status", "how long does the refund for the lamp take"),
+])
+def test_a_question_whose_answer_is_a_cancellation_offers_to_file_it(run, tracker, intent, text):
+    r = answer(run, tracker, intent=intent, text=text, slots={**IN_PLAY, "order_number": LAMP})
+
+    assert r.slots["offer"] == "cancel"
+    assert r.responses[-1] == "utter_offer_cancel"
+
+
 def test_an_item_name_two_orders_share_offers_both(run, tracker):
     r = answer(run, tracker, intent="check_order_status", text="where is my desk stuff")
 

@@ -45,11 +45,11 @@ def prefix(redis_server):
         redis_server.delete(key)
 
 
-def replicas(prefix: str, n: int) -> list[AtomicRedisLockStore]:
+def replicas(prefix: str, n: int, **options) -> list[AtomicRedisLockStore]:
     """n stores with connections of their own, as n Rasa replicas would have."""
     kw = redis.connection.parse_url(REDIS_URL)
     return [AtomicRedisLockStore(host=kw.get("host", "127.0.0.1"), port=kw.get("port", 6379), db=kw.get("db", 0),
-                                 key_prefix=prefix, poll_seconds=0.005) for _ in range(n)]
+                                 key_prefix=prefix, poll_seconds=0.005, **options) for _ in range(n)]
 
 
 async def burst(stores, conversation: str, per_store: int, hold: float = 0.003):
@@ -126,6 +126,73 @@ def test_a_holder_that_died_blocks_the_conversation_only_until_its_ticket_expire
     waited = asyncio.run(run())
     assert 0.2 <= waited < 2
     assert not list(redis_server.scan_iter(prefix + "sender-3:queue"))  # released and cleaned up
+
+
+def test_a_replica_that_died_holding_a_ticket_blocks_its_sender_only_for_the_liveness_window(prefix):
+    dead, alive = replicas(prefix, 2, liveness_seconds=0.4)
+    dead.issue_ticket("sender-6", lock_lifetime=30)  # would block for 30 s on its lifetime alone
+    dead.liveness.stop()  # the process is gone: nothing renews its liveness key
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        async with alive.lock("sender-6", lock_lifetime=30):
+            return loop.time() - start
+
+    assert asyncio.run(run()) < 2
+
+
+def test_a_live_holder_is_not_overtaken_however_long_past_the_liveness_window_it_holds(prefix):
+    """The holder's event loop is busy for 1 s (the model runs on it): its liveness thread keeps it alive."""
+    import threading
+    import time
+
+    slow, other = replicas(prefix, 2, liveness_seconds=0.3)
+    order, entered = [], threading.Event()
+
+    async def hold():
+        async with slow.lock("sender-7", lock_lifetime=30):
+            order.append("slow in")
+            entered.set()
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:  # no await: the loop polls nothing, beats nothing
+                pass
+            order.append("slow out")
+
+    holder = threading.Thread(target=lambda: asyncio.run(hold()))
+    holder.start()
+    entered.wait(10)
+
+    async def wait():
+        async with other.lock("sender-7", lock_lifetime=30):
+            order.append("other in")
+
+    asyncio.run(wait())
+    holder.join(10)
+    assert order == ["slow in", "slow out", "other in"]
+
+
+def test_a_message_that_waited_gets_its_whole_lifetime_once_served(prefix):
+    first, second, third = replicas(prefix, 3)
+
+    async def run():
+        inside, most = 0, 0
+
+        async def handle(store, start, lifetime, hold):
+            nonlocal inside, most
+            await asyncio.sleep(start)
+            async with store.lock("sender-8", lock_lifetime=lifetime):
+                inside += 1
+                most = max(most, inside)
+                await asyncio.sleep(hold)
+                inside -= 1
+
+        # The second waits 0.3 s of its 0.5 s, then holds 0.4 s: past its issue time + lifetime, but within
+        # its lifetime from being served, so the third must still wait for it.
+        await asyncio.gather(handle(first, 0, 30, 0.3), handle(second, 0.01, 0.5, 0.4), handle(third, 0.02, 30, 0.01))
+        return most
+
+    assert asyncio.run(run()) == 1
 
 
 def test_a_waiter_whose_ticket_expired_gets_a_lock_error(prefix):

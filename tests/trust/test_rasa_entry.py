@@ -71,3 +71,22 @@ def test_an_action_server_that_hangs_gets_the_fallback_answer_within_the_timeout
         events, took = run_remote(rasa_bits, f"http://127.0.0.1:{port}/webhook")
     assert texts(events) == [expected(rasa_bits)]
     assert took < 1.0 + 2  # the 1 s bound plus the wrapper's own second; far below the 60 s lock
+
+
+def test_the_action_answer_check_accepts_what_rasa_accepts_and_refuses_what_it_refuses():
+    """The validator built once gives Rasa's verdicts (orderdesk.servers.rasa replaces Rasa's per-call schema check)."""
+    import jsonschema
+    from rasa.core.actions.action import RemoteAction
+
+    from orderdesk.servers.rasa import _validate_action_result
+
+    spec = RemoteAction.action_response_format_spec()
+    good = {"events": [{"event": "slot", "name": "topic", "value": "x"}], "responses": [{"text": "hi"}]}
+    bad = [{"events": "not a list"}, {"events": [{"no_event_key": 1}]}, {"responses": "x"}]
+    assert _validate_action_result(RemoteAction, good) is True
+    jsonschema.validate(good, spec)
+    for body in bad:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(body, spec)
+        with pytest.raises(jsonschema.ValidationError):
+            _validate_action_result(RemoteAction, body)
