@@ -29,8 +29,7 @@ CONVERSATIONS = {
         "the seller rejected my cancellation",  # the only order with a rejected cancellation: answered at once
         ("/affirm", "[Yes, open one]"),
         ('/inform{"dispute_reason":"tracking_stalled"}', "[Tracking isn't moving]"),
-        "the tracking number shows nothing at all since he rejected",
-        ('/inform{"refund_type":"full"}', "[Full refund]"),
+        "the tracking number shows nothing at all since he rejected",  # a parcel that hasn't come: full refund
         ("/affirm", "[Yes, open it]"),
     ]),
 }
