@@ -133,3 +133,44 @@ class Store:
     def totals(self) -> dict[str, int]:
         """Row counts of every table (to show that nothing was written)."""
         return {t.name: self.count(t) for t in db.metadata.sorted_tables}
+
+
+# --------------------------------------------------------------------------- running servers
+
+def trained_model() -> "Path":
+    """The trained model the server tests load: ORDERDESK_TEST_MODEL (set by `make test`), else the one for the
+    current data. Without one they are skipped with that reason, except in CI (CI=true), where they fail."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    raw = os.environ.get("ORDERDESK_TEST_MODEL")
+    if raw and Path(raw).exists():
+        return Path(raw)
+    from orderdesk.nlp.train import model_path
+
+    if model_path().exists():
+        return model_path()
+    why = "no trained model for the current data (run `make test`, which trains it)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+def port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def http_ok(url: str) -> bool:
+    """GET url answers 200 within 2 s."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False

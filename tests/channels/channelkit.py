@@ -18,11 +18,9 @@ import time
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
-import pytest
 
 from orderdesk import ROOT
 
@@ -39,20 +37,6 @@ PAGE_ORIGIN = f"http://127.0.0.1:{WEB_PORT}"
 TELEGRAM_DEMO_CHAT = 700100  # linked to the demo buyer (chat_ids.telegram)
 TELEGRAM_STRANGER_CHAT = 700200
 SLACK_DEMO_USER = "U0DEMOBUYER"  # linked to the demo buyer (chat_ids.slack)
-
-
-def model_or_skip() -> Path:
-    raw = os.environ.get("ORDERDESK_TEST_MODEL")
-    if raw and Path(raw).exists():
-        return Path(raw)
-    from orderdesk.nlp.train import model_path
-
-    if model_path().exists():
-        return model_path()
-    why = "no trained model for the current data (run `make test`, which trains it)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(why)
-    pytest.skip(why)
 
 
 class FakeApis:

@@ -2,35 +2,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from channelkit import (ACTIONS_PORT, FAKE_API_PORT, PAGE_ORIGIN, RASA_PORT, ROOT, SLACK_DEMO_USER, SLACK_SECRET,
-                        TELEGRAM_DEMO_CHAT, TELEGRAM_SECRET, TELEGRAM_TOKEN, WEB_PORT, WIDGET_SECRET, FakeApis,
-                        model_or_skip)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
+                        TELEGRAM_DEMO_CHAT, TELEGRAM_SECRET, TELEGRAM_TOKEN, WEB_PORT, WIDGET_SECRET, FakeApis)
+from support import http_ok, port_free, trained_model
 
 
 @pytest.fixture(scope="session")
 def fake_apis():
-    if not _free(FAKE_API_PORT):
+    if not port_free(FAKE_API_PORT):
         pytest.fail(f"port {FAKE_API_PORT} is taken; set ORDERDESK_TEST_FAKE_API_PORT")
     fake = FakeApis()
     fake.thread.start()
@@ -41,9 +26,9 @@ def fake_apis():
 
 @pytest.fixture(scope="session")
 def channels_server(tmp_path_factory, fake_apis):
-    model = model_or_skip()
+    model = trained_model()
     for port in (RASA_PORT, ACTIONS_PORT, WEB_PORT):
-        if not _free(port):
+        if not port_free(port):
             pytest.fail(f"port {port} is taken; set the ORDERDESK_TEST_CHANNELS_* / ORDERDESK_TEST_WEB_PORT ports")
     tmp = tmp_path_factory.mktemp("channels")
     url = f"sqlite:///{tmp}/orders.db"
@@ -81,8 +66,8 @@ def channels_server(tmp_path_factory, fake_apis):
 
     try:
         deadline = time.monotonic() + 300
-        while not (_up(f"http://127.0.0.1:{RASA_PORT}/") and _up(f"http://127.0.0.1:{ACTIONS_PORT}/health")
-                   and _up(f"http://127.0.0.1:{WEB_PORT}/config.json")):
+        while not (http_ok(f"http://127.0.0.1:{RASA_PORT}/") and http_ok(f"http://127.0.0.1:{ACTIONS_PORT}/health")
+                   and http_ok(f"http://127.0.0.1:{WEB_PORT}/config.json")):
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 pytest.fail("servers did not start:\n" + tails())
             time.sleep(1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from typing import Optional
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from support import http_ok, port_free, trained_model
+
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PORT = int(os.environ.get("ORDERDESK_TEST_RASA_PORT", "15005"))
 ACTIONS_PORT = int(os.environ.get("ORDERDESK_TEST_ACTIONS_PORT", "15055"))
@@ -29,37 +30,10 @@ TOKEN = "test-integration-token"  # the shop backend's bearer token for this tes
 ACTIONS_SECRET = "test-actions-secret"  # what Rasa sends the action server
 
 
-def _model() -> Path:
-    raw = os.environ.get("ORDERDESK_TEST_MODEL")
-    if raw and Path(raw).exists():
-        return Path(raw)
-    from orderdesk.nlp.train import model_path
-
-    if model_path().exists():
-        return model_path()
-    why = "no trained model for the current data (run `make test`, which trains it)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(why)
-    pytest.skip(why)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _get(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 def start_servers(tmp_path_factory):
-    model = _model()
+    model = trained_model()
     for port in (RASA_PORT, ACTIONS_PORT):
-        if not _free(port):
+        if not port_free(port):
             pytest.fail(f"port {port} is taken; set ORDERDESK_TEST_RASA_PORT / ORDERDESK_TEST_ACTIONS_PORT")
     tmp = tmp_path_factory.mktemp("server")
     url = f"sqlite:///{tmp}/orders.db"
@@ -82,7 +56,7 @@ def start_servers(tmp_path_factory):
     ]
     try:
         deadline = time.monotonic() + 240
-        while not (_get(f"http://127.0.0.1:{RASA_PORT}/") and _get(f"http://127.0.0.1:{ACTIONS_PORT}/health")):
+        while not (http_ok(f"http://127.0.0.1:{RASA_PORT}/") and http_ok(f"http://127.0.0.1:{ACTIONS_PORT}/health")):
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 pytest.fail("servers did not start:\n" + (tmp / "rasa.log").read_text()[-3000:]
                             + (tmp / "actions.log").read_text()[-3000:])
