@@ -1,6 +1,6 @@
 """The import contract, read from each module's syntax tree (nothing is imported to check it).
 
-- The pure core (`model`, `policy`, `policy_config`, `candidates`) imports only itself and the
+- The pure core (`model`, `policy`, `policy_config`, `candidates`, `topics`) imports only itself and the
   standard library: nothing of SQLAlchemy, Rasa, rasa_sdk, spaCy or the database, and never the
   clock (`orderdesk.clock`, `time`, `datetime.now()`): it is handed `now`.
 - The actions reach the store only through the services: `actions/` never imports `orderdesk.db`
