@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from orderdesk.candidates import STRONG, Candidate, items_named, the_one
+from orderdesk.candidates import Candidate, items_named, the_one
 from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
 from orderdesk.nlp.cues import sounds_angry
 from orderdesk.policy import fmt
@@ -29,17 +29,17 @@ from orderdesk.services import (
 
 from orderdesk.verification import VerificationFailed, VerificationLocked
 
-from .answers import (FAMILY, FOLLOWUPS, GENERAL, TITLES, TOPICS, plan_answer, plan_followup, response_for_rule,
-                      template_vars)
+from orderdesk.topics import topic as topic_named
+
+from .answers import plan_answer, plan_followup, response_for_rule, template_vars
 from .forms import NOT_ARRIVED
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .store import get_services
+from .topics import ASKED, CLARIFY, FOLLOWUPS, general_response, in_slot, title, topic_of
 
 CANCEL_FORM_SLOTS = ("cancel_reason", "cancel_reason_label", "cancel_confirm")
 DISPUTE_FORM_SLOTS = ("dispute_reason", "dispute_reason_label", "dispute_description", "refund_type",
                       "refund_amount", "dispute_confirm")
-# Intents that name the problem, so the dispute form need not ask for it again.
-REASON_FROM_INTENT = {"report_not_received": "not_received", "report_not_as_described": "not_as_described"}
 MAX_BUTTONS = 5
 MORE_ORDERS = "More orders"
 # An order number as buyers write it: "8100 0000 0000 0003", "#8100-0000-0000-0003", "no.8100000000000003".
@@ -100,47 +100,46 @@ def email_in(tracker: Tracker) -> Optional[str]:
 # ("the seller cancelled it") is not taken for a request.
 SECOND_QUESTIONS = (
     (re.compile(r"\b(can|could|may|how (do|can|could)|want to|like to|need to|should) (i|we)?\s*cancel", re.I),
-     "cancel_order"),
-    (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "ask_refund_destination"),
-    (re.compile(r"\b(where|when)\b[^?.!]*\b(refund|my money)\b|\brefund status\b", re.I), "ask_refund_status"),
+     "cancel"),
+    (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "refund_destination"),
+    (re.compile(r"\b(where|when)\b[^?.!]*\b(refund|my money)\b|\brefund status\b", re.I), "refund_status"),
     (re.compile(r"\b(can|could|how (do|can|could)|want to|like to|need to) (i|we)?\s*(return|send (it|them) back)", re.I),
-     "ask_return"),
+     "return"),
     (re.compile(r"\b(can|could|how (do|can|could)|want to|like to|should) (i|we)?\s*(open|start|file) a dispute", re.I),
-     "open_dispute"),
+     "dispute"),
 )
 CLAUSES = re.compile(r"[?.!;]+|\balso\b|\band\b|,", re.I)
-SAME_FAMILY = {"destination": "refund"}
 
 
 def other_questions(text: str, answered: str) -> list[str]:
-    """Questions the message asks besides the one answered (intents, at most two)."""
+    """Questions the message asks besides the one answered (topics, at most two; one per answer they
+    turn on)."""
     clauses = [c for c in CLAUSES.split(text) if c and c.strip()]
     if len(clauses) < 2:
         return []
-    family = lambda i: SAME_FAMILY.get(TOPICS.get(i, ("status",))[-1], TOPICS.get(i, ("status",))[-1])  # noqa: E731
-    seen, out = {family(answered)}, []
-    for pattern, intent in SECOND_QUESTIONS:
-        if pattern.search(text) and family(intent) not in seen:
-            seen.add(family(intent))
-            out.append(intent)
+    seen, out = {topic_named(answered).about}, []
+    for pattern, key in SECOND_QUESTIONS:
+        if pattern.search(text) and topic_named(key).about not in seen:
+            seen.add(topic_named(key).about)
+            out.append(key)
     return out[:2]
 
 
 # The question a message gives with its order number or email ("refund for 81..., my email is ...")
 # when the classifier took it for the number or the email alone.
 TOPIC_WORDS = (
-    (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "ask_refund_destination"),
-    (re.compile(r"\b(refund|money back|my money)\b", re.I), "ask_refund_status"),
-    (re.compile(r"\bcancel", re.I), "cancel_order"),
-    (re.compile(r"\b(return|send (it|them) back)\b", re.I), "ask_return"),
-    (re.compile(r"\bdispute", re.I), "open_dispute"),
+    (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "refund_destination"),
+    (re.compile(r"\b(refund|money back|my money)\b", re.I), "refund_status"),
+    (re.compile(r"\bcancel", re.I), "cancel"),
+    (re.compile(r"\b(return|send (it|them) back)\b", re.I), "return"),
+    (re.compile(r"\bdispute", re.I), "dispute"),
     (re.compile(r"\b(never (came|arrived)|(hasn'?t|not|didn'?t) (arrive|arrived|come|came)|where is my (parcel|package))",
-                re.I), "report_not_received"),
+                re.I), "not_received"),
 )
 
 
 def topic_from_words(text: str) -> Optional[str]:
-    return next((intent for pattern, intent in TOPIC_WORDS if pattern.search(text or "")), None)
+    return next((key for pattern, key in TOPIC_WORDS if pattern.search(text or "")), None)
 
 
 def _keep_followup(followup: Optional[str]) -> list[EventType]:
@@ -164,15 +163,15 @@ class ActionAnswerQuestion(Action):
         return self.respond(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]) -> list[EventType]:
-        slot_topic = tracker.get_slot("topic")
+        slot_topic = in_slot(tracker.get_slot("topic"))
         followup = intent if intent in FOLLOWUPS else None
         if followup is None and intent in ("provide_order_number", "provide_email"):
             followup = tracker.get_slot("followup")
         angry = is_angry(tracker) and tracker.active_loop_name is None
-        if intent in TOPICS:
-            topic = intent
+        if topic_of(intent):
+            topic = topic_of(intent)
         elif angry and intent == "complain":
-            topic = slot_topic or "ask_refund_status"
+            topic = slot_topic or "refund_status"
         else:
             topic = slot_topic
         if intent in ("provide_order_number", "provide_email") and not followup:
@@ -194,7 +193,7 @@ class ActionAnswerQuestion(Action):
         # linked one), else the linked one.
         customer_id = verified_customer(tracker, svc) or linked
         order_number = tracker.get_slot("order_number")
-        question = topic or "check_order_status"
+        question = topic or "status"
         given = order_number_in(tracker)
         email = email_in(tracker)
         events: list[EventType] = []
@@ -220,8 +219,9 @@ class ActionAnswerQuestion(Action):
 
         # A new question the order in play doesn't fit, where the order's state is the evidence
         # ("the seller rejected my cancellation" after a refund question): pick again.
-        if (order_number and linked and not in_form and not followup and intent in STRONG
-                and intent != tracker.get_slot("topic") and not given):
+        asked = topic_of(intent)
+        if (order_number and linked and not in_form and not followup and asked and topic_named(asked).strong
+                and asked != in_slot(tracker.get_slot("topic")) and not given):
             here = next((c for c in ranked() if c.order.id == order_number), None)
             if here is None or not here.relevant:
                 order_number = None
@@ -291,7 +291,7 @@ class ActionAnswerQuestion(Action):
                 else:
                     dispatcher.utter_message(response="utter_ask_order_number")
                 return events + _keep_followup(followup)
-            the_order = the_one(question, ranked())
+            the_order = the_one(topic_named(question), ranked())
             if the_order is not None:
                 order_number, newly_chosen = the_order.id, True
             elif ranked():
@@ -305,7 +305,7 @@ class ActionAnswerQuestion(Action):
                 return events
             else:
                 apologise(False)
-                dispatcher.utter_message(response=GENERAL.get(question, "utter_general_status"))
+                dispatcher.utter_message(response=general_response(question))
                 dispatcher.utter_message(response="utter_ask_order_number")
                 if angry:
                     dispatcher.utter_message(response="utter_offer_person")
@@ -351,8 +351,8 @@ class ActionAnswerQuestion(Action):
         others = [] if followup else other_questions(_text(tracker), question)
         if others:
             dispatcher.utter_message(response="utter_also_asked", buttons=[
-                {"title": TITLES[i][0].format(item=o.item), "payload": '/%s{"order_number":"%s"}' % (i, o.id)}
-                for i in others])
+                {"title": title(key, o.item), "payload": '/%s{"order_number":"%s"}' % (ASKED[key].intent, o.id)}
+                for key in others])
         if followup and offer is None:
             return events  # a follow-up keeps what was offered
         # A new answer: what the previous one offered, and any half-filled form, are gone.
@@ -362,7 +362,7 @@ class ActionAnswerQuestion(Action):
         elif offer:
             dispatcher.utter_message(response=f"utter_offer_{offer}", **variables)
         if offer == "dispute":
-            reason = REASON_FROM_INTENT.get(question)
+            reason = topic_named(question).dispute_reason
             if reason:
                 events.append(SlotSet("dispute_reason", reason))
                 events.append(SlotSet("dispute_reason_label", DISPUTE_REASONS[reason]))
@@ -528,19 +528,18 @@ class ActionHumanHandoff(Action):
                 lines.append(f"buyer: {e['text']}")
             elif e.get("event") == "bot" and e.get("text"):
                 lines.append(f"bot: {e['text']}")
-        order_number, topic = tracker.get_slot("order_number"), tracker.get_slot("topic")
+        order_number, topic = tracker.get_slot("order_number"), in_slot(tracker.get_slot("topic"))
         try:
             svc = get_services()
             customer = acting_customer(tracker, svc)
-            summary = [f"buyer wants: {TITLES.get(topic or '', ('-', '-'))[1]}"]
+            summary = [f"buyer wants: {title(topic) if topic in ASKED else '-'}"]
             if order_number and customer:
                 try:
                     d = svc.explain(order_number, customer_id=customer, record=False)
                 except ServiceError:
                     d = None  # not this customer's (any more): the handoff carries no order
                 if d is not None:
-                    family = TOPICS.get(topic or "", ("status",))[-1]
-                    answer = d.answers().get(FAMILY.get(family, "status"))
+                    answer = d.answers().get(topic_named(topic).about)
                     summary.insert(0, f"order: {d.order.id} ({d.order.item}), {d.order.status.value}")
                     if answer is not None:
                         summary.insert(1, f"policy: {answer.rule} (allowed: {'yes' if answer.allowed else 'no'}, "
@@ -637,7 +636,7 @@ class ActionAskAffirmation(Action):
             return ActionAnswerQuestion().respond(dispatcher, tracker, "provide_order_number") + [
                 ActiveLoop(None), FollowupAction("action_listen")]
         ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
-        likely = [i for i in ranking if i in TITLES and i != "human_handoff"][:3]
+        likely = [i for i in ranking if i in CLARIFY][:3]
         if not likely:
             dispatcher.utter_message(response="utter_menu")
             return []
@@ -646,10 +645,8 @@ class ActionAskAffirmation(Action):
         entities = ('{"order_number":"%s"}' % re.sub(r"\D", "", number)) if number else ""
         buttons = []
         for intent in likely:
-            with_item, without = TITLES[intent]
-            buttons.append({"title": with_item.format(item=item) if item else without,
-                            "payload": f"/{intent}{entities}"})
-        buttons.append({"title": TITLES["human_handoff"][1], "payload": "/human_handoff"})
+            buttons.append({"title": title(CLARIFY[intent], item), "payload": f"/{intent}{entities}"})
+        buttons.append({"title": title("person"), "payload": "/human_handoff"})
         dispatcher.utter_message(response="utter_clarify", buttons=buttons)
         return []
 
@@ -669,7 +666,7 @@ class ActionAskAffirmation(Action):
             linked = linked_customer(tracker, svc)
             if not linked:
                 return False
-            orders = [c.order for c in svc.orders_for_question(linked, "check_order_status")]
+            orders = [c.order for c in svc.orders_for_question(linked, "status")]
         except ServiceError:
             return False
         return bool(items_named(_text(tracker), orders))

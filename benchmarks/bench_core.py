@@ -84,7 +84,7 @@ def main() -> None:
     lat = []
     for _ in range(100):
         t = time.perf_counter()
-        svc.orders_for_question("demo", "report_seller_rejected_cancellation")
+        svc.orders_for_question("demo", "cancellation_rejected")
         lat.append((time.perf_counter() - t) * 1000)
     print(f"service orders_for_question (the 50 most recent of {args.orders} orders, settled and ranked): "
           f"p50 {statistics.median(lat):.2f} ms, p95 {pct(lat, .95):.2f} ms")

@@ -4,10 +4,10 @@ Pure functions over `Order` snapshots and `now`, like `orderdesk.policy`: no dat
 no clock. When a linked buyer asks a question without naming an order, the bot offers the orders
 the question is about first, and for some questions goes straight to the only one.
 
-Each question (an intent name: `actions.answers.TOPICS`) has tiers, best first: checks on the order
-as of `now` (due transitions applied with `advance`). An order is relevant when one of its
-question's tiers holds; the first that holds ranks it. A question with no tiers (a status
-question, "how do I get a refund") finds every order relevant.
+Each question (a topic: `orderdesk.topics`) has tiers, best first: checks on the order as of
+`now` (due transitions applied with `advance`). An order is relevant when one of its question's
+tiers holds; the first that holds ranks it. A question with no tiers (a status question, "how do
+I get a refund") finds every order relevant.
 
 A *strong* question is one where the order's state is the evidence: "the seller rejected my
 cancellation" is about the order whose cancellation was rejected. When exactly one order is
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import datetime
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Protocol, Sequence
 
 from .model import CancellationState, ClosedReason, CompletedReason, DisputeState, Order, Status
 from .policy import advance, cancel_answer, dispute_until, received_at, return_until
@@ -141,54 +141,32 @@ def _protected(o: Order, now: datetime, cfg: PolicyConfig) -> bool:
     return until is not None and now < until
 
 
-# --------------------------------------------------------------------------- questions
+# --------------------------------------------------------------------------- ranking for a topic
 
-# Each question's tiers, best first. An empty tuple: every order is relevant.
-TIERS: dict[str, tuple[Check, ...]] = {
-    "cancel_order": (cancellable_now, not_shipped),
-    "ask_no_cancel_button": (payment_being_checked, cancellation_blocks_button),
-    "ask_cancel_after_shipment": (in_transit,),
-    "report_seller_rejected_cancellation": (cancellation_rejected,),
-    "ask_cancellation_status": (cancellation_pending, cancellation_requested),
-    "report_seller_cancelled": (seller_cancelled,),
-    "ask_unpaid_order": (awaiting_payment, closed_unpaid),
-    "ask_refund": (),
-    "ask_refund_status": (refund_owed, dispute_resolved),
-    "ask_refund_destination": (refund_owed, dispute_resolved),
-    "report_not_received": (nothing_arrived, in_transit),
-    "report_not_as_described": (received_in_protection, shipped_in_protection),
-    "open_dispute": (received_in_protection, shipped_in_protection),
-    "escalate_dispute": (dispute_open,),
-    "ask_return": (received_in_return_window, in_transit),
-    "report_confirmed_by_mistake": (confirmed_in_return_window,),
-    "check_order_status": (),
-}
-QUESTIONS = tuple(TIERS)
+class Question(Protocol):
+    """What the ranking reads of a topic (`orderdesk.topics.Topic`)."""
 
-# Questions where the order's state is the evidence: one relevant order is the one meant.
-STRONG = frozenset({
-    "report_seller_rejected_cancellation",
-    "ask_cancellation_status",
-    "report_seller_cancelled",
-    "escalate_dispute",
-    "report_confirmed_by_mistake",
-})
+    @property
+    def tiers(self) -> tuple[Check, ...]: ...
+
+    @property
+    def strong(self) -> bool: ...
 
 
-def tier(order: Order, question: str, now: datetime, cfg: PolicyConfig = DEFAULT) -> Optional[int]:
+def tier(order: Order, question: Question, now: datetime, cfg: PolicyConfig = DEFAULT) -> Optional[int]:
     """How well `order` fits `question` as of `now`: 0 best, None when it is not about it.
 
-    An unknown question, or one with no tiers, finds every order relevant (tier 0).
+    A question with no tiers finds every order relevant (tier 0).
     """
     return _tier(advance(order, now, cfg)[0], question, now, cfg)
 
 
-def relevant(order: Order, question: str, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
+def relevant(order: Order, question: Question, now: datetime, cfg: PolicyConfig = DEFAULT) -> bool:
     """Is `order` (as of `now`) one the buyer may mean when asking `question`?"""
     return tier(order, question, now, cfg) is not None
 
 
-def rank(orders: Iterable[Order], question: str, now: datetime,
+def rank(orders: Iterable[Order], question: Question, now: datetime,
          cfg: PolicyConfig = DEFAULT) -> list[Candidate]:
     """The orders as of `now`, relevant ones first (best tier first, then newest first), then the
     rest newest first. Newest: latest `placed_at`; equal times by order id."""
@@ -198,20 +176,20 @@ def rank(orders: Iterable[Order], question: str, now: datetime,
     return [Candidate(o, t is not None, t) for t, o in scored]
 
 
-def _tier(o: Order, question: str, now: datetime, cfg: PolicyConfig) -> Optional[int]:
-    checks = TIERS.get(question, ())
+def _tier(o: Order, question: Question, now: datetime, cfg: PolicyConfig) -> Optional[int]:
+    checks = question.tiers
     if not checks:
         return 0
     return next((i for i, check in enumerate(checks) if check(o, now, cfg)), None)
 
 
-def the_one(question: str, candidates: Sequence[Candidate]) -> Optional[Order]:
+def the_one(question: Question, candidates: Sequence[Candidate]) -> Optional[Order]:
     """The order to answer about without asking: the buyer's only order, or the only order that
     fits a strong question best ("any news on my cancellation?" with one pending request and
     others answered long ago). None when the buyer should choose."""
     if len(candidates) == 1:
         return candidates[0].order
-    if question in STRONG:
+    if question.strong:
         relevant_tiers = [c.tier if c.tier is not None else 0 for c in candidates if c.relevant]
         if not relevant_tiers:
             return None

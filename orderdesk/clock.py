@@ -3,7 +3,7 @@
 `ORDERDESK_NOW` (an ISO 8601 date-time; UTC when it has no zone) fixes the clock of every
 command and of the action server, so a demo, a test or a replay runs at a chosen time. A
 command's `--at` still wins over it. Unset, the clock is the system's, in UTC.
-The pure core (`model`, `policy`, `policy_config`, `candidates`) never imports this module:
+The pure core (`model`, `policy`, `policy_config`, `candidates`, `topics`) never imports this module:
 it is handed `now`.
 """
 from __future__ import annotations

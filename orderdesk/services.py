@@ -37,6 +37,7 @@ from .model import (
 from .policy import Decision, Transition, decide, refund_days, refund_destination
 from .policy_config import DEFAULT, PolicyConfig
 from .repository import STORE_ERRORS, UnitOfWork
+from .topics import topic
 
 ORDER_ID_RE = re.compile(r"^[0-9]{6,19}$")  # ASCII digits only (\d would also take other scripts' digits)
 
@@ -176,13 +177,14 @@ class Services:
 
     def orders_for_question(self, customer_id: str, question: str, *, at: Optional[datetime] = None,
                             limit: int = 50) -> list[Candidate]:
-        """The customer's `limit` most recent orders as of `at`, ranked for `question`: the orders it
-        is about first (`Candidate.relevant`), then the rest. Reads only: transitions that are due are
-        applied to the snapshots, not saved."""
+        """The customer's `limit` most recent orders as of `at`, ranked for `question` (a topic's key,
+        `orderdesk.topics`): the orders it is about first (`Candidate.relevant`), then the rest. Reads
+        only: transitions that are due are applied to the snapshots, not saved."""
         if not (isinstance(customer_id, str) and customer_id):
             raise NotYourOrder("Nobody is acting: only a customer's own orders are listed.")
         now = self._now(at)
-        return self._run(lambda uow: rank(uow.orders.recent_orders(customer_id, limit), question, now, self.config))
+        about = topic(question)
+        return self._run(lambda uow: rank(uow.orders.recent_orders(customer_id, limit), about, now, self.config))
 
     def requests(self) -> list[dict[str, Any]]:
         """Every filed request (cancellations, disputes, handoffs), newest first."""

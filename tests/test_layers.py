@@ -1,6 +1,6 @@
 """The import contract, read from each module's syntax tree (nothing is imported to check it).
 
-- The pure core (`model`, `policy`, `policy_config`, `candidates`) imports only itself and the
+- The pure core (`model`, `policy`, `policy_config`, `candidates`, `topics`) imports only itself and the
   standard library: nothing of SQLAlchemy, Rasa, rasa_sdk, spaCy or the database, and never the
   clock (`orderdesk.clock`, `time`, `datetime.now()`): it is handed `now`.
 - The actions reach the store only through the services: `actions/` never imports `orderdesk.db`
@@ -10,19 +10,25 @@
   `orderdesk/` imports Rasa.
 - Only the repository layer (`orderdesk/repository.py`, with the tables in `orderdesk/db.py` and the
   schema in `orderdesk/migrations/`) touches a session, a table or a SQL statement.
+- No intent name of domain.yml appears in `orderdesk/` outside the Rasa plug-ins: questions are
+  keyed by topic (`orderdesk.topics`); the intents meet the topics in `actions/topics.py`.
 """
 from __future__ import annotations
 
 import ast
+import io
+import re
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
+import yaml
 
 from orderdesk import ROOT
 
 PACKAGE = ROOT / "orderdesk"
-PURE = ["model", "policy", "policy_config", "candidates"]
+PURE = ["model", "policy", "policy_config", "candidates", "topics"]
 RASA_HOMES = ("nlp", "channels", "lockstore.py", "servers")  # lockstore.py: the Redis lock store plug-in
 REPOSITORY_LAYER = {"db.py", "repository.py", "migrations"}
 STDLIB = set(sys.stdlib_module_names)
@@ -117,6 +123,54 @@ def test_only_the_repository_layer_touches_sessions_tables_and_sql(path):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
             problems += [f"line {node.lineno}: {node.module}.{a.name}" for a in node.names if a.name in SQL]
     assert not problems, f"{rel(path)}: {problems}"
+
+
+def domain_intents() -> list[str]:
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
+
+
+def words_and_comments(path: Path) -> list[tuple[int, str, str]]:
+    """(line, "string" or "comment", text) for every string literal (docstrings too) and comment."""
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline):
+        if tok.type == tokenize.STRING:
+            out.append((tok.start[0], "string", ast.literal_eval(tok.string) if tok.string[0] in "'\"" else tok.string))
+        elif tok.type == tokenize.COMMENT:
+            out.append((tok.start[0], "comment", tok.string))
+    return out
+
+
+def intent_names_in(path: Path, intents: list[str]) -> list[str]:
+    """Where `path` names an intent: a string or comment with a multi-word intent name in it
+    ("cancel_order"), or a string that is a one-word intent name ("greet")."""
+    found = []
+    for line, kind, text in words_and_comments(path):
+        text = str(text)
+        for intent in intents:
+            if ("_" in intent and re.search(rf"(?<![\w]){re.escape(intent)}(?![\w])", text)) or (
+                    kind == "string" and text == intent):
+                found.append(f"line {line}: {intent}")
+    return found
+
+
+def _core_modules():
+    return [p for p in modules(PACKAGE) if p.relative_to(PACKAGE).parts[0] not in RASA_HOMES]
+
+
+@pytest.mark.parametrize("path", _core_modules(), ids=rel)
+def test_no_intent_name_appears_in_the_core(path):
+    found = intent_names_in(path, domain_intents())
+    assert not found, f"{rel(path)} names intents (key them by topic: orderdesk/topics.py): {found}"
+
+
+def test_the_intent_name_scan_finds_intent_names(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('"""About ask_refund_status."""\nTABLE = {"cancel_order": 1, "greet": 2}  # report_not_received\n'
+                      'WORDS = "greet the buyer, stop"\n')
+    found = intent_names_in(sample, ["ask_refund_status", "cancel_order", "greet", "report_not_received", "stop",
+                                     "ask_refund"])
+    assert found == ["line 1: ask_refund_status", "line 2: cancel_order", "line 2: greet",
+                     "line 2: report_not_received"]
 
 
 def test_the_readme_says_where_rasa_is_imported():

@@ -13,7 +13,7 @@ import pytest
 
 from actions.actions import (ActionAnswerQuestion, ActionAskAffirmation, ActionAskHandoffNote, ActionHumanHandoff,
                              ActionOtherLanguage, ActionResumeBot, ActionSessionStart, ActionSubmitCancellation)
-from actions.answers import TITLES
+from actions.topics import TITLES
 from actions.forms import ValidateCancelForm, ValidateDisputeForm, ValidateHandoffForm
 from botkit import DEMO_EMAIL
 from orderdesk import db
@@ -38,16 +38,16 @@ def answer(run, tracker, **kw):
 
 def test_when_will_i_get_it_after_a_refund_answer_gives_the_refund_date_for_that_order(run, tracker):
     r = answer(run, tracker, intent="ask_when", text="when will I get it?",
-               slots={**IN_PLAY, "order_number": YOGA_MAT, "topic": "ask_refund_status"})
+               slots={**IN_PLAY, "order_number": YOGA_MAT, "topic": "refund_status"})
 
     assert r.responses == ["utter_rule_refund_in_progress"]
     assert r.kwargs("utter_rule_refund_in_progress")["refund_expected_by"] != "-"
-    assert r.slots["order_number"] == YOGA_MAT and r.slots["topic"] == "ask_refund_status"
+    assert r.slots["order_number"] == YOGA_MAT and r.slots["topic"] == "refund_status"
 
 
 def test_a_follow_up_keeps_what_was_offered(run, tracker):
     r = answer(run, tracker, intent="ask_if_seller_refuses", text="and if the seller refuses?",
-               slots={**IN_PLAY, "order_number": LAMP, "topic": "cancel_order", "offer": "cancel"})
+               slots={**IN_PLAY, "order_number": LAMP, "topic": "cancel", "offer": "cancel"})
 
     assert r.responses == ["utter_followup_refuses_cancel"]
     assert "offer" not in r.slots  # still "cancel": a yes now files it
@@ -64,7 +64,7 @@ def test_a_follow_up_with_no_order_in_play_asks_which_order_and_never_guesses(ru
 
 def test_the_follow_up_is_answered_once_the_order_is_picked(run, tracker):
     r = answer(run, tracker, intent="provide_order_number", entities={"order_number": YOGA_MAT},
-               slots={**IN_PLAY, "followup": "ask_when", "topic": "ask_refund_status"})
+               slots={**IN_PLAY, "followup": "ask_when", "topic": "refund_status"})
 
     assert r.responses == ["utter_order_in_play", "utter_rule_refund_in_progress"]
     assert r.slots["followup"] is None
@@ -72,7 +72,7 @@ def test_the_follow_up_is_answered_once_the_order_is_picked(run, tracker):
 
 def test_what_does_escalating_do_explains_and_offers_to_escalate_an_open_dispute(run, tracker):
     r = answer(run, tracker, intent="ask_escalation", text="what does escalating do?",
-               slots={**IN_PLAY, "order_number": WALLET, "topic": "escalate_dispute"})
+               slots={**IN_PLAY, "order_number": WALLET, "topic": "escalation"})
 
     assert r.responses == ["utter_rule_dispute_open", "utter_escalation_explained", "utter_offer_escalate"]
     assert r.slots["offer"] == "escalate"
@@ -168,7 +168,7 @@ def test_more_orders_shows_the_next_page(run, tracker):
 def test_a_new_answer_resets_what_the_previous_one_offered_and_any_half_form(run, tracker):
     r = answer(run, tracker, intent="ask_refund_status", entities={"order_number": KEYBOARD},
                slots={**IN_PLAY, "order_number": "8100000000000005", "offer": "dispute",
-                      "dispute_reason": "not_received", "topic": "report_not_received"})
+                      "dispute_reason": "not_received", "topic": "not_received"})
 
     assert r.slots["offer"] is None and r.slots["dispute_reason"] is None
     assert r.slots["order_number"] == KEYBOARD
@@ -241,7 +241,7 @@ def test_an_unpaid_order_accepted_offer_cancels_it(run, tracker, rows):
 def test_the_handoff_relays_later_messages_to_the_transcript(run, tracker, rows):
     first = run(ActionHumanHandoff(), tracker(intent="human_handoff", text="a person please",
                                              slots={**IN_PLAY, "order_number": YOGA_MAT,
-                                                    "topic": "ask_refund_status"}))
+                                                    "topic": "refund_status"}))
     ref = first.slots["handoff_ref"]
     (h,) = rows(db.handoff_requests)
     assert h["transcript"].startswith(f"order: {YOGA_MAT} (Yoga mat), closed\npolicy: refund.in_progress")
@@ -339,7 +339,7 @@ def test_another_language_is_answered_in_it_where_the_text_exists(run, tracker, 
 
 def test_a_new_session_keeps_the_order_but_no_half_form_offer_handoff_or_proven_customer(run, tracker):
     slots = {**IN_PLAY, "order_number": LAMP, "requested_slot": "cancel_confirm", "cancel_reason": "other",
-             "offer": "cancel", "handoff_ref": "HND-1", "topic": "cancel_order"}
+             "offer": "cancel", "handoff_ref": "HND-1", "topic": "cancel"}
     r = run(ActionSessionStart(), tracker(slots=slots))
 
     # Who the buyer is comes from the channel or this session's verification (actions.identity), never a slot.
@@ -349,11 +349,11 @@ def test_a_new_session_keeps_the_order_but_no_half_form_offer_handoff_or_proven_
 # --------------------------------------------------------------------------- several questions
 
 @pytest.mark.parametrize("text, answered, others", [
-    ("can I cancel the lamp and where would the refund go?", "cancel_order", ["ask_refund_destination"]),
-    ("where is my refund for the yoga mat? also how do I return something?", "ask_refund_status", ["ask_return"]),
-    ("the seller cancelled my keyboard, where does my money go?", "report_seller_cancelled", []),
-    ("I want to cancel, it has not shipped", "cancel_order", []),
-    ("where is my refund", "ask_refund_status", []),
+    ("can I cancel the lamp and where would the refund go?", "cancel", ["refund_destination"]),
+    ("where is my refund for the yoga mat? also how do I return something?", "refund_status", ["return"]),
+    ("the seller cancelled my keyboard, where does my money go?", "seller_cancelled", []),
+    ("I want to cancel, it has not shipped", "cancel", []),
+    ("where is my refund", "refund_status", []),
 ])
 def test_other_questions_in_the_message_are_found(text, answered, others):
     from actions.actions import other_questions
@@ -371,7 +371,7 @@ def test_a_second_question_is_offered_as_a_button_for_the_same_order(run, tracke
 
 
 def test_an_unclear_message_that_names_an_order_is_answered_for_it(run, tracker):
-    trk = tracker(intent="nlu_fallback", text="and for the keyboard?", slots={**IN_PLAY, "topic": "ask_refund_status",
+    trk = tracker(intent="nlu_fallback", text="and for the keyboard?", slots={**IN_PLAY, "topic": "refund_status",
                                                                               "order_number": YOGA_MAT})
     trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0},
                                             {"name": "ask_options", "confidence": 0.3}]

@@ -11,12 +11,14 @@ import pytest
 
 import actions
 from actions.actions import ActionAnswerQuestion
-from actions.answers import GENERAL, TOPICS, VARIABLES, plan_answer, response_for_rule, template_vars
+from actions.answers import VARIABLES, plan_answer, response_for_rule, template_vars
+from actions.topics import ASKED, TOPIC_OF
 from botkit import OTHERS_ORDER, PLACEHOLDER, response_texts, unfilled
 from orderdesk.demo import SITUATIONS
 from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, ClosedReason, PaymentMethod, Status
 from orderdesk.policy import RULES, refund_destination
 from orderdesk.services import OPERATOR
+from orderdesk.topics import TOPICS
 
 DEMO_ORDERS = [oid for oid, _ in SITUATIONS] + [OTHERS_ORDER]
 ACTIONS_DIR = Path(actions.__file__).resolve().parent
@@ -63,7 +65,7 @@ def emittable_responses(domain) -> set[str]:
     names |= {f"utter_closed_{r.value}" for r in ClosedReason}
     names |= {f"utter_status_{s.value}" for s in Status}
     names |= {"utter_refund_destination_" + refund_destination(m)[0] for m in [*PaymentMethod, None]}
-    names |= set(GENERAL.values())
+    names |= {asked.general for asked in ASKED.values()}
     names |= {f"utter_offer_{v}" for v in offer_values(domain)}
     return names
 
@@ -106,9 +108,9 @@ def test_the_offer_slot_allows_every_offer_the_answers_make(domain, decisions):
     assert made <= set(offer_values(domain))
 
 
-def test_every_topic_has_a_general_answer_and_is_an_intent(domain):
-    assert set(TOPICS) == set(GENERAL)
-    assert set(TOPICS) <= set(domain["intents"])
+def test_every_topic_has_a_general_answer_and_is_asked_by_an_intent(domain):
+    assert set(ASKED) == set(TOPICS)
+    assert set(TOPIC_OF) <= set(domain["intents"])
 
 
 def test_every_action_and_form_slot_is_declared(domain):
@@ -176,6 +178,6 @@ def test_every_answer_about_a_demo_order_has_all_its_dates(domain, decisions, oi
 def test_the_answer_action_never_sends_a_response_it_cannot_fill(run, tracker):
     # `run` checks every message against domain.yml; this walks every demo order and topic through it.
     for oid in DEMO_ORDERS[:-1]:
-        for topic in TOPICS:
-            r = run(ActionAnswerQuestion(), tracker(intent=topic, entities={"order_number": oid}))
-            assert r.responses[0] == "utter_order_in_play", (oid, topic, r.responses)
+        for intent in TOPIC_OF:
+            r = run(ActionAnswerQuestion(), tracker(intent=intent, entities={"order_number": oid}))
+            assert r.responses[0] == "utter_order_in_play", (oid, intent, r.responses)

@@ -59,7 +59,7 @@ def test_a_customer_id_slot_does_not_show_a_stranger_the_order(run, tracker):
 
 def verify(run, tracker, email=DEMO_EMAIL, **kw):
     return run(ActionAnswerQuestion(), tracker(sender_id=STRANGER, intent="provide_email",
-                                               slots={"topic": "cancel_order", "pending_order": AWAITING_SHIPMENT},
+                                               slots={"topic": "cancel", "pending_order": AWAITING_SHIPMENT},
                                                entities={"email": email}, **kw))
 
 
