@@ -201,7 +201,7 @@ class Servers:
                              stderr=subprocess.STDOUT),
             subprocess.Popen([str(venv_bin / "rasa"), "run", "--model", str(self.model), "--port",
                               str(self.rasa_port), "--credentials", "credentials.yml", "--endpoints",
-                              str(endpoints), "--enable-api", "--auth-token", self.api_token],
+                              str(endpoints), "--enable-api", f"--auth-token={self.api_token}"],
                              cwd=ROOT, env=env, stdout=self.logs[1], stderr=subprocess.STDOUT),
         ]
         try:
