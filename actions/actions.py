@@ -16,7 +16,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from orderdesk.candidates import STRONG, Candidate, items_named, the_one
 from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
 from orderdesk.nlp.cues import sounds_angry
-from orderdesk.policy import fmt
 from orderdesk.services import (
     InvalidInput,
     NotYourOrder,
@@ -28,9 +27,10 @@ from orderdesk.services import (
 )
 
 from orderdesk.verification import VerificationFailed, VerificationLocked
+from orderdesk.wording import fmt
 
-from .answers import (FAMILY, FOLLOWUPS, GENERAL, TITLES, TOPICS, plan_answer, plan_followup, response_for_rule,
-                      template_vars)
+from .answers import (FAMILY, FOLLOWUPS, GENERAL, TITLES, TOPICS, config_vars, plan_answer, plan_followup,
+                      rule_response, template_vars)
 from .forms import NOT_ARRIVED
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .store import get_services
@@ -305,7 +305,8 @@ class ActionAnswerQuestion(Action):
                 return events
             else:
                 apologise(False)
-                dispatcher.utter_message(response=GENERAL.get(question, "utter_general_status"))
+                dispatcher.utter_message(response=GENERAL.get(question, "utter_general_status"),
+                                         **config_vars(svc.config))
                 dispatcher.utter_message(response="utter_ask_order_number")
                 if angry:
                     dispatcher.utter_message(response="utter_offer_person")
@@ -371,10 +372,10 @@ class ActionAnswerQuestion(Action):
         return events
 
 
-def _refused(dispatcher: CollectingDispatcher, outcome: Outcome, answer_rule: str) -> None:
+def _refused(dispatcher: CollectingDispatcher, outcome: Outcome, question: str) -> None:
     variables = template_vars(outcome.decision)
     dispatcher.utter_message(response="utter_not_filed_policy", **variables)
-    dispatcher.utter_message(response=response_for_rule(answer_rule), **variables)
+    dispatcher.utter_message(response=rule_response(outcome.decision, question), **variables)
 
 
 def _acting(tracker: Tracker) -> str:
@@ -417,7 +418,7 @@ class ActionSubmitCancellation(Action):
             return reset
         variables = template_vars(outcome.decision)
         if outcome.refused:
-            _refused(dispatcher, outcome, outcome.decision.cancel.rule)
+            _refused(dispatcher, outcome, "cancel")
         elif not outcome.created:
             dispatcher.utter_message(response="utter_cancellation_already_filed", reference=outcome.reference,
                                      request_state=outcome.state, **variables)
@@ -453,7 +454,7 @@ class ActionSubmitDispute(Action):
             return reset
         variables = template_vars(outcome.decision)
         if outcome.refused:
-            _refused(dispatcher, outcome, outcome.decision.dispute.rule)
+            _refused(dispatcher, outcome, "dispute")
         elif not outcome.created:
             dispatcher.utter_message(response="utter_dispute_already_filed", reference=outcome.reference,
                                      request_state=outcome.state, **variables)
@@ -479,7 +480,7 @@ class ActionEscalateDispute(Action):
             _service_error(dispatcher, e, order_number)
             return events
         if outcome.refused:
-            _refused(dispatcher, outcome, outcome.decision.dispute.rule)
+            _refused(dispatcher, outcome, "dispute")
         elif outcome.created:
             dispatcher.utter_message(response="utter_escalated", reference=outcome.reference)
         else:

@@ -10,12 +10,13 @@ import re
 from decimal import Decimal
 from typing import Any, Optional
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION
 from orderdesk.services import InvalidInput, parse_amount
+from orderdesk.wording import config_vars
 
 # Typed reasons -> codes; first match wins. Anything else is "other" (the buyer confirms it next).
 CANCEL_KEYWORDS = (
@@ -67,6 +68,26 @@ class ValidateCancelForm(FormValidationAction):
         text = str(value or "").strip()
         code = text if text in CANCELLATION_REASONS else (_match(text, CANCEL_KEYWORDS) or "other")
         return {"cancel_reason": code, "cancel_reason_label": CANCELLATION_REASONS[code]}
+
+
+class ActionAskCancelConfirm(Action):
+    """The cancel form's confirmation question: it names the seller's time to answer, a policy number
+    (the form would send utter_ask_cancel_confirm with the slots alone)."""
+
+    def name(self) -> str:
+        return "action_ask_cancel_confirm"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[Any]:
+        from orderdesk.services import ServiceError
+
+        from .store import get_services
+
+        try:
+            config = get_services().config
+        except ServiceError:  # the store is unreachable: the numbers are still the policy's
+            from orderdesk.policy_config import DEFAULT as config
+        dispatcher.utter_message(response="utter_ask_cancel_confirm", **config_vars(config))
+        return []
 
 
 class ValidateDisputeForm(FormValidationAction):
