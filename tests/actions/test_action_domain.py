@@ -15,7 +15,8 @@ from actions.answers import GENERAL, TOPICS, VARIABLES, plan_answer, response_fo
 from botkit import OTHERS_ORDER, PLACEHOLDER, response_texts, unfilled
 from orderdesk.demo import SITUATIONS
 from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, ClosedReason, PaymentMethod, Status
-from orderdesk.policy import RULES, refund_destination
+from orderdesk.policy import RULES
+from orderdesk.wording import destination_phrase, destination_response, status_phrase
 from orderdesk.services import OPERATOR
 
 DEMO_ORDERS = [oid for oid, _ in SITUATIONS] + [OTHERS_ORDER]
@@ -62,7 +63,9 @@ def emittable_responses(domain) -> set[str]:
     names |= {response_for_rule(rule) for rule in all_rule_ids()}
     names |= {f"utter_closed_{r.value}" for r in ClosedReason}
     names |= {f"utter_status_{s.value}" for s in Status}
-    names |= {"utter_refund_destination_" + refund_destination(m)[0] for m in [*PaymentMethod, None]}
+    names |= {destination_response(m) for m in [*PaymentMethod, None]}
+    names |= {destination_phrase(m) for m in [*PaymentMethod, None]} | {status_phrase(s) for s in Status}
+    names.add("utter_unshipped_cancel_rejected")
     names |= set(GENERAL.values())
     names |= {f"utter_offer_{v}" for v in offer_values(domain)}
     return names
