@@ -14,7 +14,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import STRONG, Candidate, items_named, the_one
-from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
+from orderdesk.model import BUYER_FAULT_REASONS
 from orderdesk.nlp.cues import sounds_angry
 from orderdesk.services import (
     InvalidInput,
@@ -27,7 +27,8 @@ from orderdesk.services import (
 )
 
 from orderdesk.verification import VerificationFailed, VerificationLocked
-from orderdesk.wording import fmt
+from orderdesk import wording
+from orderdesk.wording import dispute_reason_label, fmt
 
 from .answers import (FAMILY, FOLLOWUPS, GENERAL, TITLES, TOPICS, config_vars, plan_answer, plan_followup,
                       rule_response, template_vars)
@@ -41,7 +42,7 @@ DISPUTE_FORM_SLOTS = ("dispute_reason", "dispute_reason_label", "dispute_descrip
 # Intents that name the problem, so the dispute form need not ask for it again.
 REASON_FROM_INTENT = {"report_not_received": "not_received", "report_not_as_described": "not_as_described"}
 MAX_BUTTONS = 5
-MORE_ORDERS = "More orders"
+MORE_ORDERS = "utter_text_more_orders"  # the button's title (a phrase in domain.yml)
 # An order number as buyers write it: "8100 0000 0000 0003", "#8100-0000-0000-0003", "no.8100000000000003".
 ORDER_IN_TEXT = re.compile(r"(?<!\w)#?(\d(?:[ \-.]?\d){11,18})(?!\w)")
 EMAIL_IN_TEXT = re.compile(r"[^@\s,;:()<>]+@[^@\s,;:()<>]+\.[a-zA-Z]{2,}")
@@ -52,7 +53,7 @@ def clear(*names: str) -> list[EventType]:
 
 
 def _order_button(c: Candidate) -> dict[str, str]:
-    return {"title": f"{c.order.item} ({c.order.id})",
+    return {"title": wording.phrase("utter_text_order_button", item=c.order.item, order_number=c.order.id),
             "payload": '/provide_order_number{"order_number":"%s"}' % c.order.id}
 
 
@@ -65,7 +66,7 @@ def order_buttons(candidates: list[Candidate], page: int = 1) -> list[dict[str, 
     shown = candidates[(page - 1) * per: page * per]
     buttons = [_order_button(c) for c in shown]
     if len(candidates) > page * per:
-        buttons.append({"title": MORE_ORDERS, "payload": '/provide_order_number{"order_page":"%d"}' % (page + 1)})
+        buttons.append({"title": wording.text(MORE_ORDERS), "payload": '/provide_order_number{"order_page":"%d"}' % (page + 1)})
     return buttons
 
 
@@ -366,7 +367,7 @@ class ActionAnswerQuestion(Action):
             reason = REASON_FROM_INTENT.get(question)
             if reason:
                 events.append(SlotSet("dispute_reason", reason))
-                events.append(SlotSet("dispute_reason_label", DISPUTE_REASONS[reason]))
+                events.append(SlotSet("dispute_reason_label", dispute_reason_label(reason)))
             if reason in NOT_ARRIVED:  # nothing to keep: never a partial refund
                 events += [SlotSet("refund_type", "full"), SlotSet("refund_amount", f"{o.amount} {o.currency}")]
         return events
@@ -392,8 +393,10 @@ def _service_error(dispatcher: CollectingDispatcher, err: ServiceError, order_nu
         dispatcher.utter_message(response="utter_store_unavailable")
     elif isinstance(err, (OrderNotFound, NotYourOrder)):
         dispatcher.utter_message(response="utter_not_your_order", order_number=order_number or "-")
+    elif isinstance(err, InvalidInput):
+        dispatcher.utter_message(response="utter_request_invalid")
     else:
-        dispatcher.utter_message(text=str(err))
+        dispatcher.utter_message(response="utter_action_unavailable")
 
 
 class ActionSubmitCancellation(Action):
@@ -441,7 +444,7 @@ class ActionSubmitDispute(Action):
         order_number = tracker.get_slot("order_number")
         if not tracker.get_slot("dispute_confirm") or not order_number:
             dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=tracker.get_slot("deadline")
-                                     or "the end of buyer protection")
+                                     or wording.text("utter_text_buyer_protection_end"))
             return reset
         try:
             outcome = get_services().open_dispute(
@@ -499,7 +502,7 @@ class ActionDeclineOffer(Action):
                                      order_number=tracker.get_slot("order_number") or "-")
         elif offer == "dispute":
             dispatcher.utter_message(response="utter_dispute_not_filed",
-                                     dispute_until=tracker.get_slot("deadline") or "the end of buyer protection")
+                                     dispute_until=tracker.get_slot("deadline") or wording.text("utter_text_buyer_protection_end"))
         else:
             dispatcher.utter_message(response="utter_anything_else")
         return clear("offer", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)

@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION
 from orderdesk.services import InvalidInput, parse_amount
-from orderdesk.wording import config_vars
+from orderdesk.wording import cancel_reason_label, config_vars, dispute_reason_label
 
 # Typed reasons -> codes; first match wins. Anything else is "other" (the buyer confirms it next).
 CANCEL_KEYWORDS = (
@@ -67,7 +67,7 @@ class ValidateCancelForm(FormValidationAction):
                                domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
         code = text if text in CANCELLATION_REASONS else (_match(text, CANCEL_KEYWORDS) or "other")
-        return {"cancel_reason": code, "cancel_reason_label": CANCELLATION_REASONS[code]}
+        return {"cancel_reason": code, "cancel_reason_label": cancel_reason_label(code)}
 
 
 class ActionAskCancelConfirm(Action):
@@ -104,7 +104,7 @@ class ValidateDisputeForm(FormValidationAction):
                                 domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
         code = text if text in DISPUTE_REASONS else (_match(text, DISPUTE_KEYWORDS) or "not_as_described")
-        out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": DISPUTE_REASONS[code]}
+        out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": dispute_reason_label(code)}
         if code in NOT_ARRIVED:
             limit, currency = _order_amount(tracker)
             out.update(refund_type="full", refund_amount=f"{limit} {currency}".strip())

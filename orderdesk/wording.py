@@ -25,7 +25,8 @@ from .model import PaymentMethod
 from .policy import Decision, completion_at, delivery_window_ends, received_at, refund_destination, return_until
 from .policy_config import DEFAULT, PolicyConfig
 
-DOMAIN_FILE = ROOT / "domain.yml"
+# The project's domain.yml (the working directory's when the package is installed elsewhere).
+DOMAIN_FILE = ROOT / "domain.yml" if (ROOT / "domain.yml").exists() else Path.cwd() / "domain.yml"
 
 # Rasa's own placeholder pattern (rasa.core.nlg.interpolator): `{name}` with no braces or newline inside.
 PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
@@ -148,6 +149,20 @@ def text(name: str, texts: Optional[Mapping[str, str]] = None) -> str:
     if name not in texts:
         raise KeyError(f"no response {name!r} in the domain")
     return texts[name]
+
+
+def phrase(name: str, texts: Optional[Mapping[str, str]] = None, **values: Any) -> str:
+    """A phrase (`utter_text_...`) filled with `values`: every placeholder it names must be given."""
+    return render(name, values, texts, strict=True)
+
+
+def cancel_reason_label(code: str, texts: Optional[Mapping[str, str]] = None) -> str:
+    """How a cancellation reason reads in the buyer's confirmation ("I placed a duplicate order")."""
+    return text(f"utter_text_cancel_reason_{code}", texts)
+
+
+def dispute_reason_label(code: str, texts: Optional[Mapping[str, str]] = None) -> str:
+    return text(f"utter_text_dispute_reason_{code}", texts)
 
 
 def placeholders(template: str) -> list[str]:

@@ -14,9 +14,10 @@ from actions.actions import ActionAnswerQuestion
 from actions.answers import GENERAL, TOPICS, VARIABLES, plan_answer, response_for_rule, template_vars
 from botkit import OTHERS_ORDER, PLACEHOLDER, response_texts, unfilled
 from orderdesk.demo import SITUATIONS
-from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, ClosedReason, PaymentMethod, Status
+from orderdesk.model import ClosedReason, PaymentMethod, Status
 from orderdesk.policy import RULES
-from orderdesk.wording import destination_phrase, destination_response, status_phrase
+from orderdesk.wording import (cancel_reason_label, destination_phrase, destination_response, dispute_reason_label,
+                               status_phrase)
 from orderdesk.services import OPERATOR
 
 DEMO_ORDERS = [oid for oid, _ in SITUATIONS] + [OTHERS_ORDER]
@@ -26,8 +27,8 @@ ACTIONS_DIR = Path(actions.__file__).resolve().parent
 EXTRAS = {
     "reference": "CXL-8100000000000003", "request_state": "pending", "handoff_reference": "HND-20261122-ABC123",
     "order_amount": "19.50 USD", "order_item": "Bluetooth speaker",
-    "cancel_reason_label": CANCELLATION_REASONS["wrong_product"],
-    "dispute_reason_label": DISPUTE_REASONS["damaged"], "refund_type": "partial", "refund_amount": "7.50",
+    "cancel_reason_label": cancel_reason_label("wrong_product"),
+    "dispute_reason_label": dispute_reason_label("damaged"), "refund_type": "partial", "refund_amount": "7.50",
     "length": "10,000", "limit": "2,000", "locked_until": "Sun 22 Nov, 13:00 UTC",
 }
 

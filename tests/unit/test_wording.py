@@ -240,3 +240,71 @@ def test_load_texts_reads_the_domain_file(tmp_path: Path):
     f.write_text('responses:\n  utter_a:\n    - text: "one {seller_hours}"\n', encoding="utf-8")
     assert wording.load_texts(f) == {"utter_a": "one {seller_hours}"}
     assert wording.load_texts() == TEXTS
+
+
+# --------------------------------------------------------------------------- ready for translation
+
+# Words with a space between them, not a regular expression: text a person reads.
+SENTENCE = re.compile(r"[A-Za-z]{2,}'?[a-z]* [A-Za-z]{2,}")
+REGEX_SIGNS = re.compile(r"[|\\()?\[\]^$]")
+# Where English stays in actions/ for now, each with why.
+NOT_BUYER_TEXT = {
+    ("answers.py", "TITLES"): "the clarification buttons' titles: the topic registry (another branch) owns this "
+                              "table; its titles move to domain.yml with it",
+    ("actions.py", "ActionHumanHandoff"): "the handoff's summary for the support team, not for the buyer",
+}
+
+
+def buyer_text_in(path: Path) -> list[str]:
+    """String constants in `path` that read like sentences, outside docstrings, raised errors (the
+    services' messages, never shown to the buyer), regular expressions and NOT_BUYER_TEXT."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            skip.add(id(body[0].value))  # a docstring
+        target = (node.targets[0] if isinstance(node, ast.Assign) else
+                  node.target if isinstance(node, ast.AnnAssign) else None)
+        named = (node.name if isinstance(node, (ast.ClassDef, ast.FunctionDef)) else
+                 target.id if isinstance(target, ast.Name) else None)
+        if isinstance(node, ast.Raise) or (path.name, named) in NOT_BUYER_TEXT:
+            skip |= {id(n) for n in ast.walk(node)}
+    return [f"{path.name}:{n.lineno}: {n.value!r}" for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip
+            and SENTENCE.search(n.value) and not REGEX_SIGNS.search(n.value)]
+
+
+def test_the_scan_finds_buyer_text_in_code(tmp_path: Path):
+    f = tmp_path / "actions.py"
+    f.write_text('def run(d):\n    """Docstring words here."""\n    d.utter_message(text="Your refund is late")\n'
+                 '    raise ValueError("an error for the log")\n    return re.compile(r"\\bnot (came|arrived)")\n')
+    assert buyer_text_in(f) == ["actions.py:3: 'Your refund is late'"]
+
+
+def test_no_buyer_text_in_the_actions_code():
+    """Everything the buyer reads is a domain.yml response (or a value: an item, a date), so a
+    translation is a domain.yml change only."""
+    found = [hit for path in sorted((ROOT / "actions").glob("*.py")) for hit in buyer_text_in(path)]
+    assert found == []
+
+
+def test_the_channels_own_replies_are_domain_responses():
+    from orderdesk.channels import slack, socketio, telegram
+
+    for name in (telegram.PRIVATE_ONLY_REPLY, telegram.EXPIRED_BUTTON_REPLY, telegram.NOT_TEXT_REPLY,
+                 socketio.NOT_TEXT_REPLY, slack.IN_DM_NOTE):
+        assert name in TEXTS, name
+    from orderdesk.channels.common import too_long_reply
+
+    assert too_long_reply(12345, 4000) == ("That message is too long for me (12,345 characters; I read up to 4,000). "
+                                           "Please send the key details in a shorter message: the order number and "
+                                           "what you need.")
+
+
+def test_reason_labels_are_domain_phrases_for_every_reason():
+    from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS
+
+    assert wording.cancel_reason_label("duplicate_order") == "I placed a duplicate order"
+    assert all(wording.cancel_reason_label(c) for c in CANCELLATION_REASONS)
+    assert all(wording.dispute_reason_label(c) for c in DISPUTE_REASONS)
