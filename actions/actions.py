@@ -66,7 +66,8 @@ def order_buttons(candidates: list[Candidate], page: int = 1) -> list[dict[str, 
     shown = candidates[(page - 1) * per: page * per]
     buttons = [_order_button(c) for c in shown]
     if len(candidates) > page * per:
-        buttons.append({"title": wording.text(MORE_ORDERS), "payload": '/provide_order_number{"order_page":"%d"}' % (page + 1)})
+        buttons.append({"title": wording.text(MORE_ORDERS),
+                        "payload": '/provide_order_number{"order_page":"%d"}' % (page + 1)})
     return buttons
 
 
@@ -502,7 +503,8 @@ class ActionDeclineOffer(Action):
                                      order_number=tracker.get_slot("order_number") or "-")
         elif offer == "dispute":
             dispatcher.utter_message(response="utter_dispute_not_filed",
-                                     dispute_until=tracker.get_slot("deadline") or wording.text("utter_text_buyer_protection_end"))
+                                     dispute_until=tracker.get_slot("deadline")
+                                     or wording.text("utter_text_buyer_protection_end"))
         else:
             dispatcher.utter_message(response="utter_anything_else")
         return clear("offer", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)

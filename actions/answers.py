@@ -120,7 +120,8 @@ def plan_answer(intent: str, decision: Decision) -> tuple[list[str], Optional[st
             responses.append(destination_response(o.payment_method))
             continue
         a: Answer = decision.answers()[q]
-        responses.append(_delivered_variant(rule_response(decision, q)) if delivered else rule_response(decision, q))
+        said = rule_response(decision, q)
+        responses.append(_delivered_variant(said) if delivered else said)
         deadline = deadline or a.deadline
         if a.rule == "cancel.completed" and "dispute" not in needs:
             # Whether a dispute is still possible (and until when) is the dispute rule's to say.
