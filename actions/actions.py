@@ -14,9 +14,8 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import Candidate, items_named, the_one
-from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
+from orderdesk.model import BUYER_FAULT_REASONS
 from orderdesk.nlp.cues import sounds_angry
-from orderdesk.policy import fmt
 from orderdesk.services import (
     InvalidInput,
     NotYourOrder,
@@ -28,10 +27,12 @@ from orderdesk.services import (
 )
 
 from orderdesk.verification import VerificationFailed, VerificationLocked
+from orderdesk import wording
+from orderdesk.wording import dispute_reason_label, fmt
 
 from orderdesk.topics import topic as topic_named
 
-from .answers import plan_answer, plan_followup, response_for_rule, template_vars
+from .answers import config_vars, plan_answer, plan_followup, rule_response, template_vars
 from .forms import NOT_ARRIVED
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .store import get_services
@@ -41,7 +42,7 @@ CANCEL_FORM_SLOTS = ("cancel_reason", "cancel_reason_label", "cancel_confirm")
 DISPUTE_FORM_SLOTS = ("dispute_reason", "dispute_reason_label", "dispute_description", "refund_type",
                       "refund_amount", "dispute_confirm")
 MAX_BUTTONS = 5
-MORE_ORDERS = "More orders"
+MORE_ORDERS = "utter_text_more_orders"  # the button's title (a phrase in domain.yml)
 # An order number as buyers write it: "8100 0000 0000 0003", "#8100-0000-0000-0003", "no.8100000000000003".
 ORDER_IN_TEXT = re.compile(r"(?<!\w)#?(\d(?:[ \-.]?\d){11,18})(?!\w)")
 EMAIL_IN_TEXT = re.compile(r"[^@\s,;:()<>]+@[^@\s,;:()<>]+\.[a-zA-Z]{2,}")
@@ -52,7 +53,7 @@ def clear(*names: str) -> list[EventType]:
 
 
 def _order_button(c: Candidate) -> dict[str, str]:
-    return {"title": f"{c.order.item} ({c.order.id})",
+    return {"title": wording.phrase("utter_text_order_button", item=c.order.item, order_number=c.order.id),
             "payload": '/provide_order_number{"order_number":"%s"}' % c.order.id}
 
 
@@ -65,7 +66,8 @@ def order_buttons(candidates: list[Candidate], page: int = 1) -> list[dict[str, 
     shown = candidates[(page - 1) * per: page * per]
     buttons = [_order_button(c) for c in shown]
     if len(candidates) > page * per:
-        buttons.append({"title": MORE_ORDERS, "payload": '/provide_order_number{"order_page":"%d"}' % (page + 1)})
+        buttons.append({"title": wording.text(MORE_ORDERS),
+                        "payload": '/provide_order_number{"order_page":"%d"}' % (page + 1)})
     return buttons
 
 
@@ -305,7 +307,7 @@ class ActionAnswerQuestion(Action):
                 return events
             else:
                 apologise(False)
-                dispatcher.utter_message(response=general_response(question))
+                dispatcher.utter_message(response=general_response(question), **config_vars(svc.config))
                 dispatcher.utter_message(response="utter_ask_order_number")
                 if angry:
                     dispatcher.utter_message(response="utter_offer_person")
@@ -365,16 +367,16 @@ class ActionAnswerQuestion(Action):
             reason = topic_named(question).dispute_reason
             if reason:
                 events.append(SlotSet("dispute_reason", reason))
-                events.append(SlotSet("dispute_reason_label", DISPUTE_REASONS[reason]))
+                events.append(SlotSet("dispute_reason_label", dispute_reason_label(reason)))
             if reason in NOT_ARRIVED:  # nothing to keep: never a partial refund
                 events += [SlotSet("refund_type", "full"), SlotSet("refund_amount", f"{o.amount} {o.currency}")]
         return events
 
 
-def _refused(dispatcher: CollectingDispatcher, outcome: Outcome, answer_rule: str) -> None:
+def _refused(dispatcher: CollectingDispatcher, outcome: Outcome, question: str) -> None:
     variables = template_vars(outcome.decision)
     dispatcher.utter_message(response="utter_not_filed_policy", **variables)
-    dispatcher.utter_message(response=response_for_rule(answer_rule), **variables)
+    dispatcher.utter_message(response=rule_response(outcome.decision, question), **variables)
 
 
 def _acting(tracker: Tracker) -> str:
@@ -391,8 +393,10 @@ def _service_error(dispatcher: CollectingDispatcher, err: ServiceError, order_nu
         dispatcher.utter_message(response="utter_store_unavailable")
     elif isinstance(err, (OrderNotFound, NotYourOrder)):
         dispatcher.utter_message(response="utter_not_your_order", order_number=order_number or "-")
+    elif isinstance(err, InvalidInput):
+        dispatcher.utter_message(response="utter_request_invalid")
     else:
-        dispatcher.utter_message(text=str(err))
+        dispatcher.utter_message(response="utter_action_unavailable")
 
 
 class ActionSubmitCancellation(Action):
@@ -417,7 +421,7 @@ class ActionSubmitCancellation(Action):
             return reset
         variables = template_vars(outcome.decision)
         if outcome.refused:
-            _refused(dispatcher, outcome, outcome.decision.cancel.rule)
+            _refused(dispatcher, outcome, "cancel")
         elif not outcome.created:
             dispatcher.utter_message(response="utter_cancellation_already_filed", reference=outcome.reference,
                                      request_state=outcome.state, **variables)
@@ -440,7 +444,7 @@ class ActionSubmitDispute(Action):
         order_number = tracker.get_slot("order_number")
         if not tracker.get_slot("dispute_confirm") or not order_number:
             dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=tracker.get_slot("deadline")
-                                     or "the end of buyer protection")
+                                     or wording.text("utter_text_buyer_protection_end"))
             return reset
         try:
             outcome = get_services().open_dispute(
@@ -453,7 +457,7 @@ class ActionSubmitDispute(Action):
             return reset
         variables = template_vars(outcome.decision)
         if outcome.refused:
-            _refused(dispatcher, outcome, outcome.decision.dispute.rule)
+            _refused(dispatcher, outcome, "dispute")
         elif not outcome.created:
             dispatcher.utter_message(response="utter_dispute_already_filed", reference=outcome.reference,
                                      request_state=outcome.state, **variables)
@@ -479,7 +483,7 @@ class ActionEscalateDispute(Action):
             _service_error(dispatcher, e, order_number)
             return events
         if outcome.refused:
-            _refused(dispatcher, outcome, outcome.decision.dispute.rule)
+            _refused(dispatcher, outcome, "dispute")
         elif outcome.created:
             dispatcher.utter_message(response="utter_escalated", reference=outcome.reference)
         else:
@@ -498,7 +502,8 @@ class ActionDeclineOffer(Action):
                                      order_number=tracker.get_slot("order_number") or "-")
         elif offer == "dispute":
             dispatcher.utter_message(response="utter_dispute_not_filed",
-                                     dispute_until=tracker.get_slot("deadline") or "the end of buyer protection")
+                                     dispute_until=tracker.get_slot("deadline")
+                                     or wording.text("utter_text_buyer_protection_end"))
         else:
             dispatcher.utter_message(response="utter_anything_else")
         return clear("offer", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)

@@ -1,80 +1,23 @@
-"""Turning a policy decision into response names and template variables.
+"""Turning a policy decision into the responses to send, and the values that fill them.
 
-No Rasa imports and no I/O: the wording lives in domain.yml; this module only
-picks which responses to send and fills the dates they mention.
+No Rasa imports and no I/O: the wording lives in domain.yml; this module only picks which
+responses to send. The values (dates, policy numbers, phrases) come from `orderdesk.wording`.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Optional
 
-from orderdesk.policy import (
-    Answer,
-    Decision,
-    completion_at,
-    delivery_window_ends,
-    fmt,
-    received_at,
-    refund_destination,
-    return_until,
-)
-from orderdesk.policy_config import DEFAULT, PolicyConfig
+from orderdesk.policy import Answer, Decision, received_at
+from orderdesk.policy_config import PolicyConfig
 from orderdesk.topics import Topic, topic
+from orderdesk.wording import (VARIABLES, config_vars, destination_response, response_for_rule,  # noqa: F401
+                               rule_response, variables)
 
-# Every variable a response may use; each is always filled ("-" when it does not apply).
-VARIABLES = (
-    "order_number", "item", "amount", "currency", "status_text", "deadline", "closes_at", "button_appears_at",
-    "seller_answer_by", "ship_by", "shipped_at", "delivery_window_ends", "dispute_until", "escalates_at",
-    "escalated_at", "return_until", "refund_expected_by", "closed_at", "completed_at", "confirmed_at",
-    "received_at", "requested_at", "rejected_at", "opened_at", "refund_min_days", "refund_max_days",
-    "refund_nshipped_min", "refund_nshipped_max", "destination_text", "tracking_number", "seller_hours",
-    "check_hours", "return_days", "dispute_state", "refund_kind", "escalation_days",
-)
-
-STATUS_TEXT = {
-    "awaiting_payment": "waiting for payment",
-    "payment_processing": "payment being checked",
-    "awaiting_shipment": "waiting for the seller to ship",
-    "awaiting_delivery": "shipped",
-    "completed": "completed",
-    "closed": "closed",
-}
-
-
-def response_for_rule(rule: str) -> str:
-    return "utter_rule_" + rule.replace(".", "_")
-
-
-def template_vars(decision: Decision, cfg: PolicyConfig = DEFAULT) -> dict[str, Any]:
-    o, now = decision.order, decision.now
-    f = lambda dt: fmt(dt, now) if dt else "-"  # noqa: E731
-    out: dict[str, Any] = {k: "-" for k in VARIABLES}
-    for a in decision.answers().values():
-        for name, dt in a.dates.items():
-            out[name] = f(dt)
-    refund = decision.refund.facts
-    c, d = o.cancellation, o.dispute
-    out.update(
-        order_number=o.id, item=o.item, amount=f"{o.amount}", currency=o.currency,
-        status_text=STATUS_TEXT[o.status.value],
-        shipped_at=f(o.shipped_at), closed_at=f(o.closed_at), completed_at=f(completion_at(o, cfg)),
-        # also while a dispute is open (no answer dates it then): the status still states it
-        delivery_window_ends=f(delivery_window_ends(o, cfg)),
-        confirmed_at=f(o.confirmed_at), received_at=f(received_at(o)),
-        requested_at=f(c.requested_at) if c else "-", rejected_at=f(c.responded_at) if c else "-",
-        opened_at=f(d.opened_at) if d else "-", escalated_at=f(d.escalated_at) if d else "-",
-        dispute_state=d.state.value if d else "-", refund_kind=d.refund.value if d else "-",
-        tracking_number=(c.tracking_number if c and c.tracking_number else o.tracking_number) or "-",
-        refund_min_days=refund.get("refund_min_days", cfg.refund_min_days),
-        refund_max_days=refund.get("refund_max_days", cfg.refund_max_days),
-        refund_nshipped_min=cfg.refund_not_shipped_min_days, refund_nshipped_max=cfg.refund_not_shipped_max_days,
-        destination_text=refund_destination(o.payment_method)[1], seller_hours=cfg.seller_response_hours,
-        check_hours=cfg.payment_check_hours, return_days=cfg.return_window_days,
-        escalation_days=cfg.dispute_escalation_days,
-    )
-    if out["return_until"] == "-" and received_at(o) is not None:
-        out["return_until"] = f(return_until(o, cfg))
-    return out
+def template_vars(decision: Decision, cfg: Optional[PolicyConfig] = None, texts=None) -> dict[str, Any]:
+    """Every value a response about the decision's order may name (`orderdesk.wording.variables`): its
+    dates, and the policy numbers the decision was made with."""
+    return variables(decision, cfg, texts)
 
 
 def plan_answer(question: Optional[str], decision: Decision) -> tuple[list[str], Optional[str], Optional[datetime]]:
@@ -97,17 +40,18 @@ def plan_answer(question: Optional[str], decision: Decision) -> tuple[list[str],
             if o.closed_reason is not None:
                 responses.append(f"utter_closed_{o.closed_reason.value}")
             if o.status.value == "completed":  # what buyer protection still allows, and until when
-                responses.append(response_for_rule(decision.dispute.rule))
+                responses.append(rule_response(decision, "dispute"))
             continue
         if q == "destination":
-            responses.append("utter_refund_destination_" + refund_destination(o.payment_method)[0])
+            responses.append(destination_response(o.payment_method))
             continue
         a: Answer = decision.answers()[q]
-        responses.append(_delivered_variant(response_for_rule(a.rule)) if delivered else response_for_rule(a.rule))
+        said = rule_response(decision, q)
+        responses.append(_delivered_variant(said) if delivered else said)
         deadline = deadline or a.deadline
         if a.rule == "cancel.completed" and "dispute" not in needs:
             # Whether a dispute is still possible (and until when) is the dispute rule's to say.
-            responses.append(response_for_rule(decision.dispute.rule))
+            responses.append(rule_response(decision, "dispute"))
     if o.closed_reason is not None and o.closed_reason.value == "seller_cancelled" and needs != ("status",):
         responses.append("utter_seller_cancelled_advice")
     offer = _offer(asked, decision)
@@ -136,7 +80,7 @@ def plan_followup(kind: str, about: Optional[str], decision: Decision) -> list[s
     family = topic(about).about
 
     def rule(q: str) -> str:
-        r = response_for_rule(answers[q].rule)
+        r = rule_response(decision, q)
         return _delivered_variant(r) if delivered else r
 
     dispute_live = o.dispute is not None and o.dispute.state.value == "open"

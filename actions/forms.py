@@ -10,12 +10,13 @@ import re
 from decimal import Decimal
 from typing import Any, Optional
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION
 from orderdesk.services import InvalidInput, parse_amount
+from orderdesk.wording import cancel_reason_label, config_vars, dispute_reason_label
 
 # Typed reasons -> codes; first match wins. Anything else is "other" (the buyer confirms it next).
 CANCEL_KEYWORDS = (
@@ -66,7 +67,27 @@ class ValidateCancelForm(FormValidationAction):
                                domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
         code = text if text in CANCELLATION_REASONS else (_match(text, CANCEL_KEYWORDS) or "other")
-        return {"cancel_reason": code, "cancel_reason_label": CANCELLATION_REASONS[code]}
+        return {"cancel_reason": code, "cancel_reason_label": cancel_reason_label(code)}
+
+
+class ActionAskCancelConfirm(Action):
+    """The cancel form's confirmation question: it names the seller's time to answer, a policy number
+    (the form would send utter_ask_cancel_confirm with the slots alone)."""
+
+    def name(self) -> str:
+        return "action_ask_cancel_confirm"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[Any]:
+        from orderdesk.services import ServiceError
+
+        from .store import get_services
+
+        try:
+            config = get_services().config
+        except ServiceError:  # the store is unreachable: the numbers are still the policy's
+            from orderdesk.policy_config import DEFAULT as config
+        dispatcher.utter_message(response="utter_ask_cancel_confirm", **config_vars(config))
+        return []
 
 
 class ValidateDisputeForm(FormValidationAction):
@@ -83,7 +104,7 @@ class ValidateDisputeForm(FormValidationAction):
                                 domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
         code = text if text in DISPUTE_REASONS else (_match(text, DISPUTE_KEYWORDS) or "not_as_described")
-        out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": DISPUTE_REASONS[code]}
+        out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": dispute_reason_label(code)}
         if code in NOT_ARRIVED:
             limit, currency = _order_amount(tracker)
             out.update(refund_type="full", refund_amount=f"{limit} {currency}".strip())

@@ -31,12 +31,19 @@ def _print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def buyer_text(decision, question: str) -> str:
+    """What the bot tells the buyer for this answer: the domain's responses, filled as the actions fill them."""
+    from .wording import answer_text
+
+    return answer_text(decision, question)
+
+
 def decision_json(decision) -> dict[str, Any]:
     return {
         "order_id": decision.order.id,
         "status": decision.status.value,
         "options": {
-            q: {"allowed": a.allowed, "how": a.how.value, "rule": a.rule, "explanation": a.explanation,
+            q: {"allowed": a.allowed, "how": a.how.value, "rule": a.rule, "text": buyer_text(decision, q),
                 "deadline": iso(a.deadline)}
             for q, a in decision.answers().items()
         },
@@ -77,7 +84,7 @@ def cmd_explain(svc, args) -> int:
     for q, a in d.answers().items():
         verdict = "yes" if a.allowed else "no"
         until = f", deadline {iso(a.deadline)}" if a.deadline else ""
-        print(f"\n{q}: {verdict} ({a.how.value}; rule {a.rule}{until})\n  {a.explanation}")
+        print(f"\n{q}: {verdict} ({a.how.value}; rule {a.rule}{until})\n  {buyer_text(d, q)}")
     return 0
 
 
@@ -135,21 +142,21 @@ def _outcome(r, refused: str, done: str) -> int:
     return 1 if r.refused else 0
 
 
-def _filed(r, answer) -> int:
-    return _outcome(r, f"refused ({r.rule}): {answer.explanation}",
+def _filed(r, question: str) -> int:
+    return _outcome(r, f"refused ({r.rule}): {buyer_text(r.decision, question) if r.refused else ''}",
                     f"{r.reference}: {r.state}{'' if r.created else ' (already filed)'}")
 
 
 def cmd_cancel(svc, args) -> int:
     r = svc.request_cancellation(args.order_id, args.reason, customer_id=OPERATOR, channel="cli", at=args.at)
-    return _filed(r, r.decision.cancel)
+    return _filed(r, "cancel")
 
 
 def cmd_dispute(svc, args) -> int:
     r = svc.open_dispute(args.order_id, reason=args.reason, description=args.description,
                          refund="partial" if args.partial else "full", amount=args.partial, channel="cli", at=args.at,
                          customer_id=OPERATOR)
-    return _filed(r, r.decision.dispute)
+    return _filed(r, "dispute")
 
 
 def cmd_link(svc, args) -> int:

@@ -64,15 +64,11 @@ class RefundKind(str, enum.Enum):
 
 
 # The cancellation dialog's fixed reasons (marketplace-facts.md). Codes are short
-# because chat buttons carry them (Telegram caps callback data at 64 bytes).
-CANCELLATION_REASONS: dict[str, str] = {
-    "wrong_product": "I ordered the wrong product(s)",
-    "duplicate_order": "I placed a duplicate order",
-    "no_contact": "I am not able to contact the supplier",
-    "out_of_stock": "The supplier said the product(s) I want is out of stock",
-    "seller_refuses": "The supplier refuses to ship the product(s)",
-    "other": "Other",
-}
+# because chat buttons carry them (Telegram caps callback data at 64 bytes). How each reads
+# for the buyer is domain.yml's utter_text_cancel_reason_<code> (orderdesk.wording).
+CANCELLATION_REASONS: tuple[str, ...] = (
+    "wrong_product", "duplicate_order", "no_contact", "out_of_stock", "seller_refuses", "other",
+)
 # Reasons that are the buyer's own mistake: the seller is not penalised.
 BUYER_FAULT_REASONS = frozenset({"wrong_product", "duplicate_order"})
 
@@ -94,16 +90,12 @@ def refund_reference(order_id: str) -> str:
     return f"RFD-{order_id}"
 
 
-# Dispute reasons from seed 003 ("reasons for disputes") and seed 001 (returns).
-DISPUTE_REASONS: dict[str, str] = {
-    "not_received": "The parcel has not arrived",
-    "tracking_stalled": "Tracking has not updated for a long time",
-    "wrong_destination": "Tracking shows delivery to another place",
-    "delivery_ending": "The delivery period is coming to an end",
-    "not_as_described": "The item does not match its description",
-    "damaged": "The item arrived damaged or does not work",
-    "counterfeit": "The item is fake",
-}
+# Dispute reasons from seed 003 ("reasons for disputes") and seed 001 (returns); the buyer's
+# words for each: domain.yml's utter_text_dispute_reason_<code>.
+DISPUTE_REASONS: tuple[str, ...] = (
+    "not_received", "tracking_stalled", "wrong_destination", "delivery_ending", "not_as_described", "damaged",
+    "counterfeit",
+)
 
 
 @dataclass(frozen=True)

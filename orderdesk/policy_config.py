@@ -30,6 +30,7 @@ class PolicyConfig:
     refund_max_days: int = 20
     refund_not_shipped_min_days: int = 2
     refund_not_shipped_max_days: int = 5
+    refund_working_days: int = 20
     mistaken_confirmation: Literal["return_window", "no_refund"] = "return_window"
 
 
@@ -80,8 +81,8 @@ SOURCES: dict[str, Source] = {
     "refund_min_days": Source(
         "3 days", "001: 'Refund will be automatically credited to your account within 3-20 days'",
         alternatives="001 also: 'within 20 working days'; 003: 'a couple of weeks'",
-        choice="3-20 days is the range the article states for cancellations and disputes; the "
-        "explanation names 20 working days as the outer bound some buyers are told",
+        choice="3-20 days is the range the article states for cancellations and disputes; an overdue "
+        "refund's answer names 20 working days (refund_working_days) as the outer bound some buyers are told",
     ),
     "refund_max_days": Source(
         "20 days", "001: 3-20 days", alternatives="001: '20 working days'; 003: 'a couple of weeks'",
@@ -91,6 +92,11 @@ SOURCES: dict[str, Source] = {
         "2 days", "003: when the seller never shipped, the money comes back 'within 2-5 days'",
     ),
     "refund_not_shipped_max_days": Source("5 days", "003: 2-5 days"),
+    "refund_working_days": Source(
+        "20 working days", "001: 'your refund amount will be sent back to you within 20 working days'",
+        alternatives="001 also: 3-20 days (refund_min_days, refund_max_days)",
+        choice="the outer bound named when a refund is overdue: some card refunds take that long to show",
+    ),
     "mistaken_confirmation": Source(
         "return_window",
         "001: a 15-day return window after receiving the item",

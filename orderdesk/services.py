@@ -140,7 +140,7 @@ class Services:
         _, hi = refund_days(o, self.config)
         uow.refunds.add(
             reference=refund_reference(o.id), order_id=o.id, amount=amount if amount is not None else o.amount,
-            currency=o.currency, destination=refund_destination(o.payment_method)[0], reason=reason,
+            currency=o.currency, destination=refund_destination(o.payment_method), reason=reason,
             state="pending", created_at=at, expected_by=at + timedelta(days=hi))
 
     def _run(self, fn: Callable[[UnitOfWork], Any]) -> Any:

@@ -32,8 +32,17 @@ def too_long(text: Any, limit: int = MAX_MESSAGE_CHARS) -> bool:
 
 
 def too_long_reply(length: int, limit: int = MAX_MESSAGE_CHARS) -> str:
-    return (f"That message is too long for me ({length:,} characters; I read up to {limit:,}). "
-            "Please send the key details in a shorter message: the order number and what you need.")
+    """The reply to a message too long to read (domain.yml's utter_text_message_too_long)."""
+    from ..wording import phrase
+
+    return phrase("utter_text_message_too_long", length=f"{length:,}", limit=f"{limit:,}")
+
+
+def reply_text(name: str) -> str:
+    """A reply a channel sends by itself, outside a conversation turn: its text in domain.yml."""
+    from ..wording import text
+
+    return text(name)
 
 
 def same_secret(given: Optional[str], expected: Optional[str]) -> bool:

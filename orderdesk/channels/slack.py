@@ -35,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .common import MAX_MESSAGE_CHARS, stamp_identity, too_long, too_long_reply
+from .common import MAX_MESSAGE_CHARS, reply_text, stamp_identity, too_long, too_long_reply
 from .support import Once, settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ ENV = {"token": "ORDERDESK_SLACK_TOKEN", "signing_secret": "ORDERDESK_SLACK_SIGN
 MAX_SKEW_SECONDS = 300
 MAX_BUTTONS = 5  # Slack shows more in an actions block, but Rasa's connector did not; a menu reads better
 TITLE_CHARS = 75  # Slack's limit on a button or option text
-IN_DM_NOTE = "I've answered you in a direct message, so your order details stay private."
+IN_DM_NOTE = "utter_text_answered_in_dm"  # the note's text is in domain.yml
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -200,7 +200,7 @@ class SlackInput(InputChannel):
         if event.get("type") == "app_mention":
             text = " ".join(w for w in text.split() if not (w.startswith("<@") and w.endswith(">")))
             if event.get("channel_type") != "im" and event.get("channel"):
-                await self.client().chat_postEphemeral(channel=event["channel"], user=user, text=IN_DM_NOTE)
+                await self.client().chat_postEphemeral(channel=event["channel"], user=user, text=reply_text(IN_DM_NOTE))
         await self.deliver(user, text, on_new_message)
 
     def on_actions(self, body: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:

@@ -36,7 +36,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from .common import MAX_MESSAGE_CHARS, stamp_identity, too_long, too_long_reply
+from .common import MAX_MESSAGE_CHARS, reply_text, stamp_identity, too_long, too_long_reply
 from .tokens import SECRET_ENV, new_session_id, valid_session_id, verify_customer_token
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 ORIGINS_ENV = "ORDERDESK_ALLOWED_ORIGINS"
 DEFAULT_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")  # the chat page of `make run`
 TOKEN_KEY = "customer_token"
-NOT_TEXT_REPLY = "I can only read text messages. Please type your question."
+NOT_TEXT_REPLY = "utter_text_not_text"  # the reply's text is in domain.yml
 
 
 def parse_origins(value: Any) -> tuple[str, ...]:
@@ -141,7 +141,7 @@ class WidgetSocketIOInput(SocketIOInput):
             output = SocketIOOutput(sio, self.bot_message_evt)
             text = data.get("message")
             if not isinstance(text, str):
-                await output.send_text_message(session_id, NOT_TEXT_REPLY)
+                await output.send_text_message(session_id, reply_text(NOT_TEXT_REPLY))
                 return
             if too_long(text, self.max_chars):
                 await output.send_text_message(session_id, too_long_reply(len(text), self.max_chars))

@@ -37,7 +37,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from .common import MAX_MESSAGE_CHARS, same_secret, stamp_identity, too_long, too_long_reply
+from .common import MAX_MESSAGE_CHARS, reply_text, same_secret, stamp_identity, too_long, too_long_reply
 from .support import Once, settings
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on an inline button's callback_data
 LONG_TITLE = 20  # buttons go one per row when any title is longer than this
 KEY_PREFIX = "k:"
-PRIVATE_ONLY_REPLY = "I answer questions about your orders in a private chat only. Please message me directly."
-EXPIRED_BUTTON_REPLY = "That button has expired. Please ask your question again."
-NOT_TEXT_REPLY = "I can only read text messages. Please type your question."
+# Replies the channel sends by itself (their texts are in domain.yml).
+PRIVATE_ONLY_REPLY = "utter_text_private_chat_only"
+EXPIRED_BUTTON_REPLY = "utter_text_button_expired"
+NOT_TEXT_REPLY = "utter_text_not_text"
 
 
 def keyboard(buttons: list[dict[str, Any]], encode: Callable[[str], str]) -> InlineKeyboardMarkup:
@@ -193,7 +194,7 @@ class TelegramInput(InputChannel):
             chat = query.message.chat if query.message else None
             text = self.codec.decode(query.data or "")
             if chat is not None and text is None:
-                await bot.send_message(chat.id, EXPIRED_BUTTON_REPLY)
+                await bot.send_message(chat.id, reply_text(EXPIRED_BUTTON_REPLY))
                 return
         elif update.message is not None:
             chat, text = update.message.chat, update.message.text
@@ -202,10 +203,10 @@ class TelegramInput(InputChannel):
         if chat is None:
             return
         if chat.type != "private":
-            await bot.send_message(chat.id, PRIVATE_ONLY_REPLY)
+            await bot.send_message(chat.id, reply_text(PRIVATE_ONLY_REPLY))
             return
         if not isinstance(text, str):
-            await bot.send_message(chat.id, NOT_TEXT_REPLY)
+            await bot.send_message(chat.id, reply_text(NOT_TEXT_REPLY))
             return
         if too_long(text):
             await bot.send_message(chat.id, too_long_reply(len(text), MAX_MESSAGE_CHARS))

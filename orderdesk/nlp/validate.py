@@ -16,8 +16,10 @@ from pathlib import Path
 from orderdesk import ROOT
 
 # Response-name prefixes that actions/answers.py and actions/actions.py build at run time.
+# utter_text_ are phrases orderdesk.wording fills into other responses; it picks utter_unshipped_ too.
 BUILT_PREFIXES = ("utter_rule_", "utter_closed_", "utter_status_", "utter_refund_destination_", "utter_general_",
-                  "utter_offer_", "utter_other_language_", "utter_delivered_")
+                  "utter_offer_", "utter_other_language_", "utter_delivered_", "utter_text_",
+                  "utter_unshipped_")
 # Responses Rasa's own actions send: the two-stage fallback's, and forms' utter_ask_<slot>.
 RASA_SENDS = ("utter_default", "utter_ask_rephrase")
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule")

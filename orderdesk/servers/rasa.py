@@ -33,6 +33,7 @@ VALIDATION_ENV = "ORDERDESK_ACTION_VALIDATION"
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 50.0  # the lock store's ticket lives 60 s (TICKET_LOCK_LIFETIME)
 FALLBACK_RESPONSE = "utter_action_unavailable"
+# The last resort: utter_action_unavailable's text when even domain.yml can't be read (keep the two alike).
 FALLBACK_TEXT = "Sorry, I couldn't finish that just now. Please try again in a minute, or say \"talk to a person\"."
 
 _original_run: list[Any] = []
@@ -55,7 +56,17 @@ async def _fallback(nlg: Any, tracker: Any, output_channel: Any) -> list[Any]:
         message = await nlg.generate(FALLBACK_RESPONSE, tracker, output_channel.name())
     except Exception:  # noqa: BLE001 - the fallback must not fail in turn
         message = None
-    return [create_bot_utterance(dict(message or {"text": FALLBACK_TEXT}))]
+    return [create_bot_utterance(dict(message or {"text": _last_resort_text()}))]
+
+
+def _last_resort_text() -> str:
+    """utter_action_unavailable's text, read from domain.yml; FALLBACK_TEXT only if even that fails."""
+    try:
+        from orderdesk.wording import text
+
+        return text(FALLBACK_RESPONSE)
+    except Exception:  # noqa: BLE001 - the fallback must not fail in turn
+        return FALLBACK_TEXT
 
 
 def install(timeout: Optional[float] = None) -> float:

@@ -15,8 +15,10 @@ from actions.answers import VARIABLES, plan_answer, response_for_rule, template_
 from actions.topics import ASKED, TOPIC_OF
 from botkit import OTHERS_ORDER, PLACEHOLDER, response_texts, unfilled
 from orderdesk.demo import SITUATIONS
-from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, ClosedReason, PaymentMethod, Status
-from orderdesk.policy import RULES, refund_destination
+from orderdesk.model import ClosedReason, PaymentMethod, Status
+from orderdesk.policy import RULES
+from orderdesk.wording import (cancel_reason_label, destination_phrase, destination_response, dispute_reason_label,
+                               status_phrase)
 from orderdesk.services import OPERATOR
 from orderdesk.topics import TOPICS
 
@@ -27,8 +29,8 @@ ACTIONS_DIR = Path(actions.__file__).resolve().parent
 EXTRAS = {
     "reference": "CXL-8100000000000003", "request_state": "pending", "handoff_reference": "HND-20261122-ABC123",
     "order_amount": "19.50 USD", "order_item": "Bluetooth speaker",
-    "cancel_reason_label": CANCELLATION_REASONS["wrong_product"],
-    "dispute_reason_label": DISPUTE_REASONS["damaged"], "refund_type": "partial", "refund_amount": "7.50",
+    "cancel_reason_label": cancel_reason_label("wrong_product"),
+    "dispute_reason_label": dispute_reason_label("damaged"), "refund_type": "partial", "refund_amount": "7.50",
     "length": "10,000", "limit": "2,000", "locked_until": "Sun 22 Nov, 13:00 UTC",
 }
 
@@ -64,7 +66,9 @@ def emittable_responses(domain) -> set[str]:
     names |= {response_for_rule(rule) for rule in all_rule_ids()}
     names |= {f"utter_closed_{r.value}" for r in ClosedReason}
     names |= {f"utter_status_{s.value}" for s in Status}
-    names |= {"utter_refund_destination_" + refund_destination(m)[0] for m in [*PaymentMethod, None]}
+    names |= {destination_response(m) for m in [*PaymentMethod, None]}
+    names |= {destination_phrase(m) for m in [*PaymentMethod, None]} | {status_phrase(s) for s in Status}
+    names.add("utter_unshipped_cancel_rejected")
     names |= {asked.general for asked in ASKED.values()}
     names |= {f"utter_offer_{v}" for v in offer_values(domain)}
     return names

@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from actions.forms import ValidateCancelForm, ValidateDisputeForm
-from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION
+from orderdesk.model import CANCELLATION_REASONS, MAX_DESCRIPTION
+from orderdesk.wording import cancel_reason_label, dispute_reason_label
 
 
 def validate_cancel(run, tracker, typed, slots=None):
@@ -43,7 +44,7 @@ def validate_dispute(run, tracker, slot, typed, slots=None):
 def test_a_typed_cancellation_reason_is_mapped_to_a_reason_code_with_its_label(run, tracker, typed, code):
     r = validate_cancel(run, tracker, typed)
 
-    assert r.slots == {"cancel_reason": code, "cancel_reason_label": CANCELLATION_REASONS[code]}
+    assert r.slots == {"cancel_reason": code, "cancel_reason_label": cancel_reason_label(code)}
     assert r.responses == []
 
 
@@ -51,7 +52,7 @@ def test_a_typed_cancellation_reason_is_mapped_to_a_reason_code_with_its_label(r
 def test_a_reason_button_keeps_its_code(run, tracker, code):
     r = validate_cancel(run, tracker, code)
 
-    assert r.slots == {"cancel_reason": code, "cancel_reason_label": CANCELLATION_REASONS[code]}
+    assert r.slots == {"cancel_reason": code, "cancel_reason_label": cancel_reason_label(code)}
 
 
 # --------------------------------------------------------------------------- dispute_form: reason and description
@@ -68,7 +69,7 @@ def test_a_typed_dispute_reason_is_mapped_to_a_reason_code_with_its_label(run, t
     r = validate_dispute(run, tracker, "dispute_reason", typed)
 
     assert r.slots["dispute_reason"] == code
-    assert r.slots["dispute_reason_label"] == DISPUTE_REASONS[code]
+    assert r.slots["dispute_reason_label"] == dispute_reason_label(code)
 
 
 def test_a_long_typed_dispute_reason_doubles_as_the_description(run, tracker):

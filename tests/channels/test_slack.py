@@ -19,6 +19,7 @@ from typing import Any, Optional
 import pytest
 
 from channelkit import RASA_PORT, SLACK_DEMO_USER, SLACK_SECRET
+from orderdesk import wording
 from orderdesk.channels.slack import IN_DM_NOTE, signature
 
 WEBHOOK = f"http://127.0.0.1:{RASA_PORT}/webhooks/slack/webhook"
@@ -155,7 +156,7 @@ def test_a_question_in_a_channel_is_answered_in_a_dm(channels_server, fake_apis)
     answers = settle(fake_apis, start)
     assert answers and {m["channel"] for m in answers} == {SLACK_DEMO_USER}
     notes = [c["body"] for c in fake_apis.of("slack", "chat.postEphemeral")]
-    assert {"channel": "C0PUBLIC", "user": SLACK_DEMO_USER, "text": IN_DM_NOTE}.items() <= notes[-1].items()
+    assert {"channel": "C0PUBLIC", "user": SLACK_DEMO_USER, "text": wording.text(IN_DM_NOTE)}.items() <= notes[-1].items()
 
 
 def test_messages_from_bots_are_ignored(channels_server, fake_apis):

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import pytest
 
 from channelkit import RASA_PORT, TELEGRAM_DEMO_CHAT, TELEGRAM_SECRET, TELEGRAM_STRANGER_CHAT
+from orderdesk import wording
 from orderdesk.channels.telegram import MAX_CALLBACK_BYTES, PRIVATE_ONLY_REPLY
 
 WEBHOOK = f"http://127.0.0.1:{RASA_PORT}/webhooks/telegram/webhook"
@@ -112,7 +113,7 @@ def test_an_unlinked_chat_is_asked_for_the_order_number(channels_server, fake_ap
 def test_a_group_chat_is_told_to_write_privately(channels_server, fake_apis):
     group = -100_777
     assert post(text_update(group, "why is there no cancel button", chat_type="group")) == 200
-    assert [m["text"] for m in sent_to(fake_apis, group)] == [PRIVATE_ONLY_REPLY]
+    assert [m["text"] for m in sent_to(fake_apis, group)] == [wording.text(PRIVATE_ONLY_REPLY)]
 
 
 def test_a_body_that_is_not_an_update_is_refused(channels_server):

@@ -139,14 +139,21 @@ def test_explain_json_is_one_object_with_the_four_options(imported):
     assert (shown["order_id"], shown["status"]) == (PAID, "awaiting_shipment")
     assert set(shown["options"]) == {"cancel", "refund", "dispute", "return"}
     for option in shown["options"].values():
-        assert set(option) == {"allowed", "how", "rule", "explanation", "deadline"}
+        assert set(option) == {"allowed", "how", "rule", "text", "deadline"}
         assert isinstance(option["allowed"], bool)
-        assert isinstance(option["how"], str) and isinstance(option["explanation"], str) and option["explanation"]
+        assert isinstance(option["how"], str) and isinstance(option["text"], str) and option["text"]
+        assert "{" not in option["text"] and "}" not in option["text"]
         assert option["deadline"] is None or option["deadline"].endswith("Z")
         if option["deadline"] is not None:
             assert datetime.fromisoformat(option["deadline"].replace("Z", "+00:00")).utcoffset() == timedelta(0)
     cancel = shown["options"]["cancel"]
     assert (cancel["allowed"], cancel["how"], cancel["rule"]) == (False, "automatic", "cancel.request_pending")
+    # The buyer's words for that rule (domain.yml's utter_rule_cancel_request_pending), filled as the bot fills them.
+    answer_by = ago(hours=5) + timedelta(hours=72)
+    assert cancel["text"] == (
+        f"Your cancellation request from {ago(hours=5):%a %-d %b, %H:%M} UTC is waiting for the seller, so the "
+        f"Cancel button is gone. The seller has until {answer_by:%a %-d %b, %H:%M} UTC to answer. If they don't, the "
+        "order is cancelled automatically and your refund takes 3-20 days.")
     assert cancel["deadline"] == iso(ago(hours=5) + timedelta(hours=72))
     assert shown["options"]["return"]["deadline"] is None
 
@@ -293,6 +300,9 @@ def test_explain_in_words_lists_the_four_answers(loaded):
     assert out.startswith(f"order {SHIPPED} (USB-C cable): awaiting_delivery")
     for question in ("cancel: no", "refund: yes", "dispute: no", "return: no"):
         assert f"\n{question} (" in out
+    # each answer in the buyer's words
+    assert "\n  There's no Cancel button because a dispute is open on this order;" in out
+    assert "{" not in out
 
 
 @pytest.mark.parametrize("at", ["2026-11-21T08:00:00Z", "2026-11-21T08:00:00", "2026-11-21T11:00:00+03:00"])
@@ -320,7 +330,7 @@ def test_cancel_files_once_and_a_second_click_gets_the_same_request(loaded, stor
 def test_cancel_refused_by_the_policy_exits_1_with_the_reason(loaded):
     code, out, err = loaded("cancel", SHIPPED)
     assert (code, out) == (1, "")
-    assert err.startswith("refused (cancel.dispute_open): There is no Cancel button because a dispute is open")
+    assert err.startswith("refused (cancel.dispute_open): There's no Cancel button because a dispute is open")
 
 
 def test_seller_approve_closes_the_order_and_a_second_answer_is_refused(loaded, store):

@@ -42,6 +42,10 @@ if str(ROOT) not in sys.path:
 CHECKS = ("says", "says_any", "not_says", "matches", "buttons", "no_buttons", "has_date")
 DATE_RE = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b")
 SENDERS = ("demo", "stranger")
+# Checked on every turn, whatever it expects: a `{name}` nothing filled (Rasa leaves it as written), or a
+# date that did not apply ("by -": orderdesk.wording fills "-" where an order has no such date).
+UNFILLED_RE = re.compile(r"{[^\n{}]+?}")
+NO_DATE_RE = re.compile(r"\b(by|on|until|from|before|after) -(?=[\s.,;:)]|$)")
 
 
 # --------------------------------------------------------------------------- the format
@@ -117,6 +121,11 @@ def check_turn(expect: dict[str, Any], replies: list[dict]) -> list[str]:
     misses: list[str] = []
     if not replies:
         misses.append("the bot said nothing")
+    shown = text + "\n" + "\n".join(str(b.get("title", "")) for b in buttons)
+    for m in UNFILLED_RE.finditer(shown):
+        misses.append(f"shows the placeholder {m.group(0)!r}")
+    for m in NO_DATE_RE.finditer(shown):
+        misses.append(f"shows a missing date {m.group(0)!r}")
     for s in expect.get("says") or []:
         if str(s).lower() not in low:
             misses.append(f"says {s!r}")

@@ -92,3 +92,11 @@ def test_the_checks_catch_what_they_should():
     assert runner.check_turn({"matches": r"\bdue\b"}, replies) == []
     assert runner.check_turn({"has_date": True}, [{"text": "by Monday"}]) == ["has_date"]
     assert runner.check_turn({}, []) == ["the bot said nothing"]
+    # on every turn, whatever it expects: nothing left unfilled, no date that did not apply
+    assert runner.check_turn({}, [{"text": "The seller has {seller_hours} hours."}]) == [
+        "shows the placeholder '{seller_hours}'"]
+    assert runner.check_turn({}, [{"text": "x", "buttons": [{"title": "Cancel the {item}"}]}]) == [
+        "shows the placeholder '{item}'"]
+    assert runner.check_turn({}, [{"text": "If nothing has arrived by -, open a dispute."}]) == [
+        "shows a missing date 'by -'"]
+    assert runner.check_turn({}, [{"text": "Order 81 - closed, from 3-20 days by Mon 23 Nov"}]) == []

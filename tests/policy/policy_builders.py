@@ -94,3 +94,11 @@ def check_probe(question: str, probe: Probe, offset: timedelta, make, now) -> No
             assert a.deadline == probe.deadline_before(deadline)
     else:
         assert a.rule == probe.after
+
+
+def said(decision, question: str) -> str:
+    """What the buyer is told for one of the decision's answers: the domain's responses, filled
+    with the decision's dates and the policy numbers it was decided with (`orderdesk.wording`)."""
+    from orderdesk.wording import answer_text
+
+    return answer_text(decision, question)

@@ -19,7 +19,7 @@ from orderdesk.model import (
 )
 from orderdesk.policy import decide
 from orderdesk.policy_config import DEFAULT, SOURCES, PolicyConfig, policy_table
-from policy_builders import confirmed as _confirmed, days, hours, paid as _paid
+from policy_builders import said, confirmed as _confirmed, days, hours, paid as _paid
 
 FIELD_NAMES = [f.name for f in fields(PolicyConfig)]
 
@@ -103,9 +103,10 @@ def test_changing_seller_response_hours_moves_the_sellers_deadline(make_order, n
 
 def test_changing_seller_response_hours_changes_what_the_buyer_is_told(make_order, now):
     cfg = replace(DEFAULT, seller_response_hours=48)
-    answer = decide(_paid(make_order, now), now, cfg).cancel
-    assert "48 hours to answer" in answer.explanation
-    assert "72 hours" not in answer.explanation
+    decision = decide(_paid(make_order, now), now, cfg)
+    answer = decision.cancel
+    assert "48 hours to answer" in said(decision, "cancel")
+    assert "72 hours" not in said(decision, "cancel")
 
 
 @dataclass(frozen=True)
@@ -168,17 +169,22 @@ def test_changing_a_number_moves_its_deadline(move, make_order, now):
          lambda make, now: _paid(make, now, status=Status.PAYMENT_PROCESSING, paid_at=now - hours(2)),
          "cancel", "up to 12 hours"),
         ("return_window_days", 30, lambda make, now: _shipped(make, now), "cancel", "within 30 days of delivery"),
+        ("refund_working_days", 30, lambda make, now: _paid(make, now, status=Status.CLOSED, closed_at=now - days(25),
+                                                            closed_reason=ClosedReason.CANCELLATION_APPROVED),
+         "refund", "up to 30 working days"),
     ],
-    ids=["refund_min_days", "refund_not_shipped_min_days", "payment_check_hours", "return_window_days"],
+    ids=["refund_min_days", "refund_not_shipped_min_days", "payment_check_hours", "return_window_days",
+         "refund_working_days"],
 )
 def test_changing_a_number_changes_the_wording(field, value, build, question, phrase, make_order, now):
-    answer = decide(build(make_order, now), now, replace(DEFAULT, **{field: value})).answers()[question]
-    assert phrase in answer.explanation
+    decision = decide(build(make_order, now), now, replace(DEFAULT, **{field: value}))
+    answer = decision.answers()[question]
+    assert phrase in said(decision, question)
 
 
 def test_every_number_is_shown_to_move_something():
     numeric = {name for name in FIELD_NAMES if isinstance(getattr(DEFAULT, name), int)}
-    moved = {m.field for m in MOVES} | {"refund_min_days", "refund_not_shipped_min_days"}
+    moved = {m.field for m in MOVES} | {"refund_min_days", "refund_not_shipped_min_days", "refund_working_days"}
     assert numeric == moved
 
 
@@ -202,5 +208,5 @@ def test_auto_cancel_story_uses_the_configured_seller_response_hours(make_order,
         requested_at=requested, state=CancellationState.PENDING))
     decision = decide(order, now, cfg)
     assert decision.order.closed_reason is ClosedReason.SELLER_NO_RESPONSE
-    assert "within 48 hours" in decision.cancel.explanation
-    assert "72 hours" not in decision.cancel.explanation
+    assert "within 48 hours" in said(decision, "cancel")
+    assert "72 hours" not in said(decision, "cancel")
