@@ -17,7 +17,10 @@ conversation's lock lives 60 s; an action server that is down or hung leaves the
   `EndpointConfig.request` opens a new `aiohttp.ClientSession`, so a new TCP connection, for every action call;
   the sessions are closed when the server stops (`pool_http()`, `close_http_sessions()`);
 * the policies' dialogue states are built for the end of the conversation only, with the same result
-  (`orderdesk.servers.states`): Rasa builds them for the whole session, several times a message.
+  (`orderdesk.servers.states`): Rasa builds them for the whole session, several times a message;
+* TED runs only when its prediction can change the outcome (`orderdesk.servers.prediction`);
+* an event's class is looked up by its name in a table built once: Rasa lists every subclass of `Event`
+  for every event it reads (the tracker from the store, the action server's answer).
 
 Patching is confined to this entry point: importing the module changes nothing, `install()` does.
 """
@@ -203,6 +206,29 @@ def _close_on_stop() -> None:
     run_module.close_resources = close_resources
 
 
+_event_types: dict[str, Any] = {}
+
+
+def cache_event_types() -> None:
+    """`Event.resolve_by_type` from a table of the event classes known at start-up (idempotent). Rasa walks
+    `all_subclasses(Event)` for every event it deserialises, and takes the first class with the name: so does
+    the table; a name it lacks goes to Rasa's own lookup (which also gives the default or the error)."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    if _event_types:
+        return
+    for cls in all_subclasses(Event):
+        _event_types.setdefault(cls.type_name, cls)
+    original = Event.resolve_by_type
+
+    def resolve_by_type(type_name: str, default: Optional[Any] = None) -> Optional[Any]:
+        found = _event_types.get(type_name)
+        return found if found is not None else original(type_name, default)
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
 _validator: list[Any] = []
 
 
@@ -231,9 +257,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     install()
     if pool_http():
         _close_on_stop()
-    from . import states
+    from . import prediction, states
 
     states.install()
+    prediction.install()
+    cache_event_types()
     # Sanic reads SANIC_* variables into the app's config: bodies over this are refused (413) before parsing,
     # where the default would read and parse 100 MB.
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_BODY_BYTES))
