@@ -34,7 +34,8 @@ class _Plan:
         self.target = target
         self.ensemble = runner._instantiated_nodes[target]
         self.needs = dict(node.needs)
-        self.ted = [p for p, n in self.needs.items() if schema.nodes[n].uses.__name__ == "TEDPolicy"]
+        self.ted = [p for p, n in self.needs.items()
+                    if n in schema.nodes and schema.nodes[n].uses.__name__ == "TEDPolicy"]  # not the placeholders
         self.others = [n for p, n in self.needs.items()
                        if p.startswith("policy") and p not in self.ted]
         self.ok = (node.uses.__name__ == "DefaultPolicyPredictionEnsemble" and len(self.ted) == 1
