@@ -128,5 +128,38 @@ def test_the_shortcuts_give_rasa_s_predictions(agent, rounds, last):
     assert len(full) == min(last, len(positions)) and len(full) >= 100
     assert fast == full
     assert "RulePolicy" in {p[0] for p in full}
-    # both ways were taken: TED left out where a rule or a story decided, the whole graph elsewhere
-    assert prediction.stats["shortcut"] > 0 and prediction.stats["full"] > 0
+    assert prediction.stats["shortcut"] > 0  # TED was left out (in these stories a rule decides every turn)
+
+
+def _prediction_of(policy: str, priority: int, best: int, confidence: float, n: int = 6, **flags):
+    from rasa.core.policies.policy import PolicyPrediction
+
+    probabilities = [0.0] * n
+    probabilities[best] = confidence
+    return PolicyPrediction(probabilities, policy, priority, **flags)
+
+
+def test_ted_is_left_out_only_when_it_cannot_win():
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from orderdesk.servers.prediction import decisive
+
+    domain = Domain.from_dict({"intents": ["greet"], "actions": ["action_a", "action_b"]})
+    a = domain.index_for_action("action_a")
+    tracker = DialogueStateTracker.from_events("t", [ActionExecuted("action_listen")], domain.slots)
+    n = domain.num_actions
+    rule = _prediction_of("RulePolicy", 6, a, 1.0, n)
+    memo = _prediction_of("MemoizationPolicy", 3, a, 1.0, n)
+    unsure = _prediction_of("RulePolicy", 6, a, 0.3, n)  # the rule policy's fallback score: TED decides
+    assert decisive([memo, rule], tracker, domain, ted_priority=1)
+    assert decisive([_prediction_of("MemoizationPolicy", 3, a, 0.0, n), rule], tracker, domain, 1)
+    assert not decisive([_prediction_of("MemoizationPolicy", 3, a, 0.0, n), unsure], tracker, domain, 1)
+    assert not decisive([rule], tracker, domain, ted_priority=7)  # TED would win a tie
+    rejected = DialogueStateTracker.from_events(
+        "t", [ActionExecuted("action_listen"), ActionExecutionRejected("action_a")], domain.slots)
+    assert not decisive([memo, rule], rejected, domain, 1)  # the rejected action's 1.0 becomes 0: TED may win
+    # a happy-path loop prediction (no user input) overrules the others whatever their confidence
+    loop = _prediction_of("RulePolicy", 6, a, 1.0, n, is_no_user_prediction=True)
+    assert decisive([_prediction_of("MemoizationPolicy", 3, a, 0.2, n), loop], tracker, domain, 1)
