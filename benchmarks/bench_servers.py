@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import (ROOT, Cluster, _get, conversation_problems, model_path, peak_memory_mb,  # noqa: E402
@@ -158,11 +159,19 @@ def start_plain(port: int, log_dir: Path) -> Server:
     return server
 
 
-def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False) -> tuple[Server, Cluster]:
-    """One replica of each, started by the cluster harness; `memory` swaps the stores for Rasa's in-memory ones."""
-    env = {"ORDERDESK_NOW": iso(NOW), **tf_threads()}
+# The per-message work of issue 11, each switched off: a new HTTP session per action call, states of the whole
+# session, TED on every prediction, Rasa's event class lookup.
+ISSUE_11_OFF = {"ORDERDESK_HTTP_POOL": "0", "ORDERDESK_STATE_WINDOW": "0", "ORDERDESK_TED_SHORTCUT": "0",
+                "ORDERDESK_EVENT_TABLE": "0"}
+
+
+def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False,
+               off: Optional[dict[str, str]] = None) -> tuple[Server, Cluster]:
+    """One replica of each, started by the cluster harness; `memory` swaps the stores for Rasa's in-memory ones.
+    `before`: also as before the first speed work; `off`: environment switches (e.g. ISSUE_11_OFF)."""
+    env = {"ORDERDESK_NOW": iso(NOW), **tf_threads(), **(off or {})}
     if before:
-        env.update({"ORDERDESK_ACTION_THREADS": "0", "ORDERDESK_ACTION_VALIDATION": "rasa"})
+        env.update({"ORDERDESK_ACTION_THREADS": "0", "ORDERDESK_ACTION_VALIDATION": "rasa", **ISSUE_11_OFF})
     c = Cluster(log_dir / "ours", model_path(), base_port=base_port, rasa_replicas=1, action_servers=1, env=env)
     if stores == "memory":
         c.lock_store = "memory"
@@ -315,6 +324,9 @@ def main() -> int:
     parser.add_argument("--before", action="store_true",
                         help="ours as before the speed work: actions inline on the event loop, Rasa's own "
                              "schema check of every action answer")
+    parser.add_argument("--without", default="",
+                        help="comma-separated switches of issue 11 to turn off in ours: pool,states,ted,events "
+                             "or all (ours as before that work)")
     parser.add_argument("--loss-senders", type=int, default=60)
     parser.add_argument("--tf-threads", type=int, default=1,
                         help="TensorFlow intra/inter-op threads for every server (0: TensorFlow's default)")
@@ -328,13 +340,18 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; logs in {work}")
 
     plain = start_plain(args.base_port + 90, work)
-    ours, cluster = start_ours(args.base_port, work, args.stores, args.before)
+    names = {"pool": "ORDERDESK_HTTP_POOL", "states": "ORDERDESK_STATE_WINDOW", "ted": "ORDERDESK_TED_SHORTCUT",
+             "events": "ORDERDESK_EVENT_TABLE"}
+    wanted = [w for w in args.without.split(",") if w]
+    off = dict(ISSUE_11_OFF) if "all" in wanted else {names[w]: "0" for w in wanted}
+    ours, cluster = start_ours(args.base_port, work, args.stores, args.before, off)
     results: dict[str, dict[int, dict]] = {"plain": {}, "ours": {}}
     try:
         t0 = time.perf_counter()
         wait_up([plain, ours])
         print(f"servers up in {time.perf_counter() - t0:.0f} s (ours: stores {args.stores}"
-              f"{', as before the speed work' if args.before else ''})", flush=True)
+              f"{', as before the speed work' if args.before else ''}"
+              f"{', switched off: ' + ', '.join(sorted(off)) if off else ''})", flush=True)
         asyncio.run(warm(plain, plain_scripts))
         asyncio.run(warm(ours, our_scripts))
         next_id = {"plain": 0, "ours": 0}
@@ -364,7 +381,9 @@ def main() -> int:
         print(f"| {level} | {p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f} | {o['p50']:.0f} / {o['p95']:.0f} / "
               f"{o['p99']:.0f} | {o['p95'] / p['p95']:.2f}x | {p['throughput']:.1f} | {o['throughput']:.1f} | "
               f"{o['throughput'] / p['throughput']:.2f}x | {p['errors']} / {o['errors']} |")
-    print(f"\npeak resident memory (MB): plain {memory['plain']}, ours {memory['ours']}")
+    load = os.getloadavg()
+    print(f"\npeak resident memory (MB): plain {memory['plain']}, ours {memory['ours']}; "
+          f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     print("targets: sequential p95 <= 1.3x plain, throughput >= 0.8x plain, zero errors")
 
     if not args.no_loss:

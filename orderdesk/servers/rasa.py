@@ -12,7 +12,15 @@ conversation's lock lives 60 s; an action server that is down or hung leaves the
 * the action server's answer is checked against Rasa's response schema with a validator built once: Rasa's own
   check calls `jsonschema.validate`, which checks the schema itself again on every call (a fifth of the
   server's time in a profile under load), for the same result;
-* request bodies are capped at 2 MB (`SANIC_REQUEST_MAX_SIZE`) instead of Sanic's 100 MB.
+* request bodies are capped at 2 MB (`SANIC_REQUEST_MAX_SIZE`) instead of Sanic's 100 MB;
+* the server keeps one HTTP client session (a pool of kept-alive connections) per endpoint: Rasa 3.6's
+  `EndpointConfig.request` opens a new `aiohttp.ClientSession`, so a new TCP connection, for every action call;
+  the sessions are closed when the server stops (`pool_http()`, `close_http_sessions()`);
+* the policies' dialogue states are built for the end of the conversation only, with the same result
+  (`orderdesk.servers.states`): Rasa builds them for the whole session, several times a message;
+* TED runs only when its prediction can change the outcome (`orderdesk.servers.prediction`);
+* an event's class is looked up by its name in a table built once: Rasa lists every subclass of `Event`
+  for every event it reads (the tracker from the store, the action server's answer).
 
 Patching is confined to this entry point: importing the module changes nothing, `install()` does.
 """
@@ -37,6 +45,13 @@ FALLBACK_RESPONSE = "utter_action_unavailable"
 FALLBACK_TEXT = "Sorry, I couldn't finish that just now. Please try again in a minute, or say \"talk to a person\"."
 
 _original_run: list[Any] = []
+_original_request: list[Any] = []
+POOL_ENV = "ORDERDESK_HTTP_POOL"  # "0": a new session per call, as Rasa does (kept to measure the difference)
+# Idle kept-alive connections are dropped after this: below the 5 s after which the action server (Sanic) closes
+# an idle connection itself, so a request never goes out on a connection the server is closing.
+KEEPALIVE_SECONDS = 4.0
+# (endpoint's settings, event loop) -> session; a session belongs to the loop it was opened on.
+_sessions: dict[tuple[Any, Any], Any] = {}
 
 
 def action_timeout(raw: Optional[str] = None) -> float:
@@ -100,6 +115,132 @@ def install(timeout: Optional[float] = None) -> float:
     return seconds
 
 
+def _session_key(endpoint: Any, loop: Any) -> tuple[Any, Any]:
+    basic = tuple(sorted((endpoint.basic_auth or {}).items()))
+    return (endpoint.url, tuple(sorted((k, str(v)) for k, v in (endpoint.headers or {}).items())), basic, loop)
+
+
+def _shared_session(endpoint: Any) -> Any:
+    """The open session for `endpoint`'s settings on the running loop (opened on first use)."""
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    key = _session_key(endpoint, loop)
+    session = _sessions.get(key)
+    if session is None or session.closed:
+        auth = None
+        if endpoint.basic_auth:
+            auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+        session = aiohttp.ClientSession(
+            headers=endpoint.headers, auth=auth,
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),
+            timeout=aiohttp.ClientTimeout(total=_endpoints_timeout()))
+        _sessions[key] = session
+    return session
+
+
+def _endpoints_timeout() -> float:
+    import rasa.utils.endpoints as endpoints_module
+
+    return float(endpoints_module.DEFAULT_REQUEST_TIMEOUT)
+
+
+async def _pooled_request(self: Any, method: str = "post", subpath: Optional[str] = None,
+                          content_type: Optional[str] = "application/json", compress: bool = False,
+                          **kwargs: Any) -> Optional[Any]:
+    """`EndpointConfig.request` (same headers, parameters, errors and answer) on the shared session."""
+    import ssl
+
+    from aiohttp import ContentTypeError
+    from rasa.shared.exceptions import FileNotFoundException
+    from rasa.utils.endpoints import ClientResponseError, concat_url
+
+    headers = {"Content-Type": content_type} if content_type else {}
+    headers.update(kwargs.pop("headers", None) or {})
+    headers.update(self.headers or {})
+    sslcontext = None
+    if self.cafile:
+        try:
+            sslcontext = ssl.create_default_context(cafile=self.cafile)
+        except FileNotFoundError as e:
+            raise FileNotFoundException(f"Failed to find certificate file, '{os.path.abspath(self.cafile)}' "
+                                        "does not exist.") from e
+    session = _shared_session(self)
+    async with session.request(method, concat_url(self.url, subpath), headers=headers,
+                               params=self.combine_parameters(kwargs), compress=compress, ssl=sslcontext,
+                               **kwargs) as response:
+        if response.status >= 400:
+            raise ClientResponseError(response.status, response.reason, await response.content.read())
+        try:
+            return await response.json()
+        except ContentTypeError:
+            return None
+
+
+def pool_http() -> bool:
+    """Make `EndpointConfig.request` reuse one session per endpoint and loop (idempotent). False when switched
+    off by ORDERDESK_HTTP_POOL=0."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    if os.environ.get(POOL_ENV) == "0":
+        return False
+    if not _original_request:
+        _original_request.append(EndpointConfig.request)
+        EndpointConfig.request = _pooled_request
+    return True
+
+
+async def close_http_sessions() -> int:
+    """Close the shared sessions opened on the running loop; returns how many were closed."""
+    loop = asyncio.get_running_loop()
+    mine = [k for k in _sessions if k[-1] is loop]
+    for key in mine:
+        await _sessions.pop(key).close()
+    return len(mine)
+
+
+def _close_on_stop() -> None:
+    """Rasa's server closes its resources after it stops (`rasa.core.run.close_resources`): ours too."""
+    import rasa.core.run as run_module
+
+    original = run_module.close_resources
+    if getattr(original, "_orderdesk", False):
+        return
+
+    async def close_resources(app: Any, loop: Any) -> None:
+        try:
+            await original(app, loop)
+        finally:
+            await close_http_sessions()
+
+    close_resources._orderdesk = True  # type: ignore[attr-defined]
+    run_module.close_resources = close_resources
+
+
+_event_types: dict[str, Any] = {}
+EVENT_TABLE_ENV = "ORDERDESK_EVENT_TABLE"  # "0": Rasa's own lookup (kept to measure the difference)
+
+
+def cache_event_types() -> None:
+    """`Event.resolve_by_type` from a table of the event classes known at start-up (idempotent). Rasa walks
+    `all_subclasses(Event)` for every event it deserialises, and takes the first class with the name: so does
+    the table; a name it lacks goes to Rasa's own lookup (which also gives the default or the error)."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    if _event_types:
+        return
+    for cls in all_subclasses(Event):
+        _event_types.setdefault(cls.type_name, cls)
+    original = Event.resolve_by_type
+
+    def resolve_by_type(type_name: str, default: Optional[Any] = None) -> Optional[Any]:
+        found = _event_types.get(type_name)
+        return found if found is not None else original(type_name, default)
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
 _validator: list[Any] = []
 
 
@@ -126,6 +267,14 @@ MAX_BODY_BYTES = 2 * 1024 * 1024  # a capped message (12,000 characters) in JSON
 def main(argv: Optional[list[str]] = None) -> None:
     logsafe.install()
     install()
+    if pool_http():
+        _close_on_stop()
+    from . import prediction, states
+
+    states.install()
+    prediction.install()
+    if os.environ.get(EVENT_TABLE_ENV) != "0":
+        cache_event_types()
     # Sanic reads SANIC_* variables into the app's config: bodies over this are refused (413) before parsing,
     # where the default would read and parse 100 MB.
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_BODY_BYTES))
