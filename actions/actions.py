@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import STRONG, Candidate, items_named, the_one
 from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
-from orderdesk.nlp.cues import sounds_angry
+from orderdesk.nlp.cues import about_silence, sounds_angry
 from orderdesk.policy import fmt
 from orderdesk.services import (
     InvalidInput,
@@ -29,8 +29,8 @@ from orderdesk.services import (
 
 from orderdesk.verification import VerificationFailed, VerificationLocked
 
-from .answers import (FAMILY, FOLLOWUPS, GENERAL, TITLES, TOPICS, plan_answer, plan_followup, response_for_rule,
-                      template_vars)
+from .answers import (FAMILY, FOLLOWUPS, GENERAL, SILENCE_FOLLOWUP, TITLES, TOPICS, plan_answer, plan_followup,
+                      response_for_rule, template_vars)
 from .forms import NOT_ARRIVED
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .store import get_services
@@ -136,6 +136,9 @@ TOPIC_WORDS = (
     (re.compile(r"\bdispute", re.I), "open_dispute"),
     (re.compile(r"\b(never (came|arrived)|(hasn'?t|not|didn'?t) (arrive|arrived|come|came)|where is my (parcel|package))",
                 re.I), "report_not_received"),
+    # "when is my bluetooth speaker arriving": where the order is
+    (re.compile(r"\b(when|where)\b[^?.!]*\b(arriv\w*|coming|get here|delivered|ship\w*|eta)\b|\beta\b", re.I),
+     "check_order_status"),
 )
 
 
@@ -166,6 +169,8 @@ class ActionAnswerQuestion(Action):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]) -> list[EventType]:
         slot_topic = tracker.get_slot("topic")
         followup = intent if intent in FOLLOWUPS else None
+        if followup == "ask_if_seller_refuses" and about_silence(_text(tracker)):
+            followup = SILENCE_FOLLOWUP
         if followup is None and intent in ("provide_order_number", "provide_email"):
             followup = tracker.get_slot("followup")
         angry = is_angry(tracker) and tracker.active_loop_name is None
