@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import STRONG, Candidate, items_named, the_one
 from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
-from orderdesk.nlp.cues import about_silence, sounds_angry
+from orderdesk.nlp.cues import about_silence, sounds_angry, waited_long
 from orderdesk.policy import fmt
 from orderdesk.services import (
     InvalidInput,
@@ -174,6 +174,10 @@ class ActionAnswerQuestion(Action):
         if followup is None and intent in ("provide_order_number", "provide_email"):
             followup = tracker.get_slot("followup")
         angry = is_angry(tracker) and tracker.active_loop_name is None
+        if (intent != "complain" and slot_topic and tracker.get_slot("order_number") and tracker.active_loop_name is None
+                and waited_long(_text(tracker)) and not order_number_in(tracker) and not topic_from_words(_text(tracker))):
+            # "it's been almost a month!!" after an answer: frustration at the wait for the order in play.
+            intent, angry = "complain", True
         if intent in TOPICS:
             topic = intent
         elif angry and intent == "complain":
@@ -226,7 +230,9 @@ class ActionAnswerQuestion(Action):
         # A new question the order in play doesn't fit, where the order's state is the evidence
         # ("the seller rejected my cancellation" after a refund question): pick again.
         if (order_number and linked and not in_form and not followup and intent in STRONG
-                and intent != tracker.get_slot("topic") and not given):
+                and intent != tracker.get_slot("topic") and not given
+                # a cancellation being offered for the order in play: a question about the seller's answer is about it
+                and not (tracker.get_slot("offer") == "cancel" and TOPICS.get(intent, ("",))[0] == "cancel")):
             here = next((c for c in ranked() if c.order.id == order_number), None)
             if here is None or not here.relevant:
                 order_number = None
@@ -642,6 +648,16 @@ class ActionAskAffirmation(Action):
             return ActionAnswerQuestion().respond(dispatcher, tracker, "provide_order_number") + [
                 ActiveLoop(None), FollowupAction("action_listen")]
         ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
+        candidates = [i for i in ranking if i != "nlu_fallback"]
+        top = candidates[0] if candidates else None
+        if tracker.get_slot("order_number") and (top in FOLLOWUPS or (top and top == tracker.get_slot("topic"))):
+            # An order in play and, likeliest, a follow-up or the question in play again ("fine, when exactly",
+            # "can you undo it"): answer it for that order rather than ask, as a follow-up keeps the topic.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, top) + [
+                ActiveLoop(None), FollowupAction("action_listen")]
+        if "thank" in candidates[:2] and not any(i in TITLES for i in candidates[:1]):
+            dispatcher.utter_message(response="utter_you_are_welcome")  # "ok thx"
+            return [ActiveLoop(None), FollowupAction("action_listen")]
         likely = [i for i in ranking if i in TITLES and i != "human_handoff"][:3]
         if not likely:
             dispatcher.utter_message(response="utter_menu")

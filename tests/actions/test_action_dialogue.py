@@ -454,3 +454,56 @@ def test_an_unclear_when_is_my_item_arriving_is_answered_with_that_orders_status
 
     assert r.responses[:2] == ["utter_order_in_play", "utter_status_awaiting_delivery"]
     assert r.slots["order_number"] == SPEAKER
+
+
+def test_it_has_been_weeks_after_a_refund_answer_is_frustration_about_that_refund(run, tracker):
+    r = answer(run, tracker, intent="report_not_received", text="its been almost a month!!",
+               slots={**IN_PLAY, "order_number": "8100000000000017", "topic": "ask_refund_status"})
+
+    assert r.responses[0] == "utter_sorry"
+    assert "utter_rule_refund_overdue" in r.responses
+    assert r.responses[-1] == "utter_offer_person"
+    assert r.slots["topic"] == "ask_refund_status"
+
+
+def test_a_question_about_the_sellers_answer_while_a_cancellation_is_offered_stays_with_that_order(run, tracker):
+    r = answer(run, tracker, intent="ask_cancellation_status", text="how long does the seller get to reply",
+               slots={**IN_PLAY, "order_number": LAMP, "topic": "cancel_order", "offer": "cancel"})
+
+    assert "utter_rule_cancel_request_seller" in r.responses
+    assert r.slots["order_number"] == LAMP
+
+
+def _unclear(tracker, text, ranking, **slots):
+    trk = tracker(intent="nlu_fallback", text=text, slots={**IN_PLAY, **slots})
+    trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0}] + [
+        {"name": n, "confidence": c} for n, c in ranking]
+    return trk
+
+
+def test_an_unclear_follow_up_with_an_order_in_play_is_answered_for_that_order(run, tracker):
+    trk = _unclear(tracker, "fine, when exactly", [("ask_when", 0.35), ("ask_refund_status", 0.3)],
+                   order_number=YOGA_MAT, topic="ask_refund_status")
+    r = run(ActionAskAffirmation(), trk)
+
+    assert r.responses == ["utter_rule_refund_in_progress"]
+    kinds = [(e.get("event"), e.get("name")) for e in r.events]
+    assert kinds[-2:] == [("active_loop", None), ("followup", "action_listen")]
+
+
+def test_an_unclear_follow_up_with_no_order_in_play_is_still_clarified(run, tracker):
+    r = run(ActionAskAffirmation(), _unclear(tracker, "fine, when exactly", [("ask_when", 0.35), ("ask_refund", 0.3)]))
+
+    assert r.responses == ["utter_clarify"]
+
+
+def test_an_unclear_message_about_another_topic_with_an_order_in_play_is_still_clarified(run, tracker):
+    trk = _unclear(tracker, "will i get it all", [("ask_refund", 0.35), ("open_dispute", 0.3)],
+                   order_number=YOGA_MAT, topic="ask_return")
+    assert run(ActionAskAffirmation(), trk).responses == ["utter_clarify"]
+
+
+def test_an_unclear_thanks_gets_you_are_welcome_not_the_menu(run, tracker):
+    r = run(ActionAskAffirmation(), _unclear(tracker, "ok thx", [("affirm", 0.35), ("thank", 0.34)]))
+
+    assert r.responses == ["utter_you_are_welcome"]
