@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import STRONG, Candidate, items_named, the_one
 from orderdesk.model import BUYER_FAULT_REASONS, DISPUTE_REASONS
-from orderdesk.nlp.cues import about_silence, sounds_angry, waited_long
+from orderdesk.nlp.cues import about_silence, just_thanks, sounds_angry, waited_long
 from orderdesk.policy import fmt
 from orderdesk.services import (
     InvalidInput,
@@ -655,9 +655,13 @@ class ActionAskAffirmation(Action):
             # "can you undo it"): answer it for that order rather than ask, as a follow-up keeps the topic.
             return ActionAnswerQuestion().respond(dispatcher, tracker, top) + [
                 ActiveLoop(None), FollowupAction("action_listen")]
-        if "thank" in candidates[:2] and not any(i in TITLES for i in candidates[:1]):
+        if just_thanks(_text(tracker)) or ("thank" in candidates[:2] and top not in TITLES):
             dispatcher.utter_message(response="utter_you_are_welcome")  # "ok thx"
             return [ActiveLoop(None), FollowupAction("action_listen")]
+        if top == "check_order_status" and not tracker.get_slot("order_number"):
+            # "where are my phone cases" with no order in play: which order (the status question asks it), not topics.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, top) + [
+                ActiveLoop(None), FollowupAction("action_listen")]
         likely = [i for i in ranking if i in TITLES and i != "human_handoff"][:3]
         if not likely:
             dispatcher.utter_message(response="utter_menu")

@@ -3,6 +3,7 @@
 * `ANGER`: anger and chargeback threats, whatever the intent ("WHERE IS MY MONEY, this is a scam").
 * `WAITED`: "it's been almost a month", "been waiting weeks": the buyer's frustration at the wait for
   the order in play, not a new question.
+* `THANKS`: "ok thx", "ty": words the pipeline may not know (the gate then sees noise).
 * `SILENCE`: "what if the seller never answers / ignores it", which the classifier files with "what if
   the seller refuses" although the policy's answer differs (no answer in time: cancelled automatically).
 """
@@ -38,3 +39,12 @@ WAITED = re.compile(r"\b(it'?s|its|it has|has been|i'?ve|been) (been )?(waiting 
 def waited_long(text: str) -> bool:
     """The message complains about how long it's been."""
     return bool(WAITED.search(text or ""))
+
+
+THANKS = re.compile(r"^\W*(ok(ay)?|k|cool|great|alright|fine)?\W*(thx|thanks?|thank (you|u)|ty|tysm|thanx|cheers)\b[\W\w]{0,20}$",
+                    re.IGNORECASE)
+
+
+def just_thanks(text: str) -> bool:
+    """A short thank-you and nothing else of substance."""
+    return bool(THANKS.search((text or "").strip()))

@@ -507,3 +507,17 @@ def test_an_unclear_thanks_gets_you_are_welcome_not_the_menu(run, tracker):
     r = run(ActionAskAffirmation(), _unclear(tracker, "ok thx", [("affirm", 0.35), ("thank", 0.34)]))
 
     assert r.responses == ["utter_you_are_welcome"]
+
+
+def test_a_thanks_the_gate_took_for_noise_gets_you_are_welcome(run, tracker):
+    r = run(ActionAskAffirmation(), _unclear(tracker, "ok thx", []))
+
+    assert r.responses == ["utter_you_are_welcome"]
+
+
+def test_an_unclear_where_is_my_item_with_no_order_in_play_asks_which_order(run, tracker):
+    trk = _unclear(tracker, "where are my phone cases", [("check_order_status", 0.35), ("ask_options", 0.3)])
+    r = run(ActionAskAffirmation(), trk)
+
+    assert r.responses == ["utter_choose_order"]
+    assert r.message("utter_choose_order")["buttons"]
