@@ -658,11 +658,11 @@ class ActionAskAffirmation(Action):
         if just_thanks(_text(tracker)) or ("thank" in candidates[:2] and top not in TITLES):
             dispatcher.utter_message(response="utter_you_are_welcome")  # "ok thx"
             return [ActiveLoop(None), FollowupAction("action_listen")]
-        if top == "check_order_status" and not tracker.get_slot("order_number"):
-            # "where are my phone cases" with no order in play: which order (the status question asks it), not topics.
-            return ActionAnswerQuestion().respond(dispatcher, tracker, top) + [
-                ActiveLoop(None), FollowupAction("action_listen")]
         likely = [i for i in ranking if i in TITLES and i != "human_handoff"][:3]
+        if likely and likely[0] == "check_order_status" and not tracker.get_slot("order_number"):
+            # "where are my phone cases" with no order in play: which order (the status question asks it), not topics.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, likely[0]) + [
+                ActiveLoop(None), FollowupAction("action_listen")]
         if not likely:
             dispatcher.utter_message(response="utter_menu")
             return []

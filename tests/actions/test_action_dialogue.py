@@ -521,3 +521,9 @@ def test_an_unclear_where_is_my_item_with_no_order_in_play_asks_which_order(run,
 
     assert r.responses == ["utter_choose_order"]
     assert r.message("utter_choose_order")["buttons"]
+
+
+def test_an_unclear_message_whose_likeliest_topic_is_the_status_asks_which_order(run, tracker):
+    trk = _unclear(tracker, "where are my phone cases", [("inform", 0.36), ("check_order_status", 0.35)])
+
+    assert run(ActionAskAffirmation(), trk).responses == ["utter_choose_order"]
