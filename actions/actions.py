@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import Candidate, items_named, the_one
 from orderdesk.model import BUYER_FAULT_REASONS
-from orderdesk.nlp.cues import sounds_angry
+from orderdesk.nlp.cues import about_silence, just_thanks, sounds_angry, waited_long
 from orderdesk.services import (
     InvalidInput,
     NotYourOrder,
@@ -32,7 +32,7 @@ from orderdesk.wording import dispute_reason_label, fmt
 
 from orderdesk.topics import topic as topic_named
 
-from .answers import config_vars, plan_answer, plan_followup, rule_response, template_vars
+from .answers import SILENCE_FOLLOWUP, config_vars, plan_answer, plan_followup, rule_response, template_vars
 from .forms import NOT_ARRIVED
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .store import get_services
@@ -137,6 +137,9 @@ TOPIC_WORDS = (
     (re.compile(r"\bdispute", re.I), "dispute"),
     (re.compile(r"\b(never (came|arrived)|(hasn'?t|not|didn'?t) (arrive|arrived|come|came)|where is my (parcel|package))",
                 re.I), "not_received"),
+    # "when is my bluetooth speaker arriving": where the order is
+    (re.compile(r"\b(when|where)\b[^?.!]*\b(arriv\w*|coming|get here|delivered|ship\w*|eta)\b|\beta\b", re.I),
+     "status"),
 )
 
 
@@ -167,9 +170,15 @@ class ActionAnswerQuestion(Action):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]) -> list[EventType]:
         slot_topic = in_slot(tracker.get_slot("topic"))
         followup = intent if intent in FOLLOWUPS else None
+        if followup == "ask_if_seller_refuses" and about_silence(_text(tracker)):
+            followup = SILENCE_FOLLOWUP
         if followup is None and intent in ("provide_order_number", "provide_email"):
             followup = tracker.get_slot("followup")
         angry = is_angry(tracker) and tracker.active_loop_name is None
+        if (intent != "complain" and slot_topic and tracker.get_slot("order_number") and tracker.active_loop_name is None
+                and waited_long(_text(tracker)) and not order_number_in(tracker) and not topic_from_words(_text(tracker))):
+            # "it's been almost a month!!" after an answer: frustration at the wait for the order in play.
+            intent, angry = "complain", True
         if topic_of(intent):
             topic = topic_of(intent)
         elif angry and intent == "complain":
@@ -223,7 +232,9 @@ class ActionAnswerQuestion(Action):
         # ("the seller rejected my cancellation" after a refund question): pick again.
         asked = topic_of(intent)
         if (order_number and linked and not in_form and not followup and asked and topic_named(asked).strong
-                and asked != in_slot(tracker.get_slot("topic")) and not given):
+                and asked != in_slot(tracker.get_slot("topic")) and not given
+                # a cancellation being offered for the order in play: a question about the seller's answer is about it
+                and not (tracker.get_slot("offer") == "cancel" and topic_named(asked).answers[0] == "cancel")):
             here = next((c for c in ranked() if c.order.id == order_number), None)
             if here is None or not here.relevant:
                 order_number = None
@@ -641,7 +652,22 @@ class ActionAskAffirmation(Action):
             return ActionAnswerQuestion().respond(dispatcher, tracker, "provide_order_number") + [
                 ActiveLoop(None), FollowupAction("action_listen")]
         ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
+        candidates = [i for i in ranking if i != "nlu_fallback"]
+        top = candidates[0] if candidates else None
+        if tracker.get_slot("order_number") and (
+                top in FOLLOWUPS or (top and topic_of(top) and topic_of(top) == in_slot(tracker.get_slot("topic")))):
+            # An order in play and, likeliest, a follow-up or the question in play again ("fine, when exactly",
+            # "can you undo it"): answer it for that order rather than ask, as a follow-up keeps the topic.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, top) + [
+                ActiveLoop(None), FollowupAction("action_listen")]
+        if just_thanks(_text(tracker)) or ("thank" in candidates[:2] and top not in CLARIFY):
+            dispatcher.utter_message(response="utter_you_are_welcome")  # "ok thx"
+            return [ActiveLoop(None), FollowupAction("action_listen")]
         likely = [i for i in ranking if i in CLARIFY][:3]
+        if likely and likely[0] == "check_order_status" and not tracker.get_slot("order_number"):
+            # "where are my phone cases" with no order in play: which order (the status question asks it), not topics.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, likely[0]) + [
+                ActiveLoop(None), FollowupAction("action_listen")]
         if not likely:
             dispatcher.utter_message(response="utter_menu")
             return []

@@ -19,6 +19,10 @@ def template_vars(decision: Decision, cfg: Optional[PolicyConfig] = None, texts=
     dates, and the policy numbers the decision was made with."""
     return variables(decision, cfg, texts)
 
+# A follow-up told apart from its intent by its words (orderdesk.nlp.cues): "what if the seller never
+# answers?" comes as ask_if_seller_refuses.
+SILENCE_FOLLOWUP = "ask_if_seller_silent"
+
 
 def plan_answer(question: Optional[str], decision: Decision) -> tuple[list[str], Optional[str], Optional[datetime]]:
     """(response names to send, what to offer to file, the deadline that matters) for a question
@@ -35,6 +39,11 @@ def plan_answer(question: Optional[str], decision: Decision) -> tuple[list[str],
     if asked.confirmed_by_mistake and o.confirmed_at is not None and decision.dispute.allowed:
         return ["utter_confirmed_by_mistake"], "dispute", decision.dispute.deadline
     for q in needs:
+        if q == "dispute" and delivered and asked.key == "not_received" and decision.dispute.allowed:
+            # Tracking says delivered, the buyer says it never came: a dispute for a parcel not received.
+            responses.append(DELIVERED_NOT_RECEIVED)
+            deadline = deadline or decision.dispute.deadline
+            continue
         if q == "status":
             responses.append("utter_status_delivered" if delivered else f"utter_status_{o.status.value}")
             if o.closed_reason is not None:
@@ -61,6 +70,8 @@ def plan_answer(question: Optional[str], decision: Decision) -> tuple[list[str],
 # Rules whose wording assumes the parcel may not have come: a delivered order gets its own.
 DELIVERED_VARIANTS = {"utter_rule_dispute_in_transit": "utter_delivered_dispute_in_transit",
                       "utter_rule_cancel_shipped": "utter_delivered_cancel_shipped"}
+# Tracking says delivered but the buyer says nothing came: a dispute, never a return or "keep the item".
+DELIVERED_NOT_RECEIVED = "utter_delivered_not_received"
 
 
 def is_delivered(o: Any) -> bool:
@@ -79,11 +90,24 @@ def plan_followup(kind: str, about: Optional[str], decision: Decision) -> list[s
     answers = decision.answers()
     family = topic(about).about
 
+    not_received = topic(about).key == "not_received"
+
     def rule(q: str) -> str:
+        if q == "dispute" and delivered and not_received and answers["dispute"].allowed:
+            return DELIVERED_NOT_RECEIVED
         r = rule_response(decision, q)
         return _delivered_variant(r) if delivered else r
 
     dispute_live = o.dispute is not None and o.dispute.state.value == "open"
+    if kind == "ask_if_seller_silent":
+        # "What if the seller never answers?": a pending or possible cancellation is cancelled
+        # automatically; an open dispute goes to the platform. Both are in the rule's answer.
+        if dispute_live:
+            return [rule("dispute")]
+        c = o.cancellation
+        if answers["cancel"].allowed or (c is not None and c.state.value == "pending"):
+            return [rule("cancel")]
+        kind = "ask_if_seller_refuses"
     if kind == "ask_if_seller_refuses":
         if dispute_live:
             return ["utter_followup_refuses_dispute"]
@@ -98,7 +122,9 @@ def plan_followup(kind: str, about: Optional[str], decision: Decision) -> list[s
     if kind == "ask_return_shipping":
         return ["utter_return_shipping"]
     if kind == "ask_options":
-        out = [rule(q) for q in ("cancel", "dispute", "return") if answers[q].allowed]
+        # A parcel that never came has nothing to return (nor to keep for a partial refund).
+        asked = ("cancel", "dispute") if not_received else ("cancel", "dispute", "return")
+        out = [rule(q) for q in asked if answers[q].allowed]
         out = list(dict.fromkeys(out))
         return out or ([rule(family)] if family != "status" else [f"utter_status_{o.status.value}"])
     # ask_when: the date the topic turns on

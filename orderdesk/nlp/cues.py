@@ -1,6 +1,11 @@
 """Word cues the classifier's intent alone misses; pure (no Rasa), shared by the NLU gate and the actions.
 
 * `ANGER`: anger and chargeback threats, whatever the intent ("WHERE IS MY MONEY, this is a scam").
+* `WAITED`: "it's been almost a month", "been waiting weeks": the buyer's frustration at the wait for
+  the order in play, not a new question.
+* `THANKS`: "ok thx", "ty": words the pipeline may not know (the gate then sees noise).
+* `SILENCE`: "what if the seller never answers / ignores it", which the classifier files with "what if
+  the seller refuses" although the policy's answer differs (no answer in time: cancelled automatically).
 """
 from __future__ import annotations
 
@@ -16,3 +21,30 @@ def sounds_angry(text: str) -> bool:
     text = text or ""
     shouting = sum(c.isupper() for c in text) > 8 and text.upper() == text
     return bool(ANGER.search(text)) or shouting
+
+
+SILENCE = re.compile(r"\b(ignor\w*|silent|silence|says? nothing)\b|\b(no|never an?|any) (answer|reply|response)\b|"
+                     r"(\bnot|\bnever|n'?t|\bnobody|\bno ?one)\s+(\w+\s+)?(answer|repl[yi]|respond)", re.IGNORECASE)
+
+
+def about_silence(text: str) -> bool:
+    """The buyer asks what happens if the other side doesn't answer at all."""
+    return bool(SILENCE.search(text or ""))
+
+
+WAITED = re.compile(r"\b(it'?s|its|it has|has been|i'?ve|been) (been )?(waiting )?(almost |nearly |over |more than |like )?"
+                    r"(a|an|one|two|three|four|\d+|several|many|few)? ?(days?|weeks?|months?|ages|forever)\b", re.IGNORECASE)
+
+
+def waited_long(text: str) -> bool:
+    """The message complains about how long it's been."""
+    return bool(WAITED.search(text or ""))
+
+
+THANKS = re.compile(r"^\W*(ok(ay)?|k|cool|great|alright|fine)?\W*(thx|thanks?|thank (you|u)|ty|tysm|thanx|cheers)\b[\W\w]{0,20}$",
+                    re.IGNORECASE)
+
+
+def just_thanks(text: str) -> bool:
+    """A short thank-you and nothing else of substance."""
+    return bool(THANKS.search((text or "").strip()))

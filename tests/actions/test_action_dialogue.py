@@ -381,3 +381,149 @@ def test_an_unclear_message_that_names_an_order_is_answered_for_it(run, tracker)
     assert r.slots["order_number"] == KEYBOARD
     kinds = [(e.get("event"), e.get("name")) for e in r.events]
     assert kinds[-2:] == [("active_loop", None), ("followup", "action_listen")]  # the loop ends here
+
+
+# --------------------------------------------------------------------------- second batch of buyer conversations
+
+RUNNING_SHOES = "8100000000000004"  # cancellation requested 30 h before NOW, the seller has 72 h
+SPEAKER = "8100000000000005"  # shipped, in transit
+
+
+@pytest.mark.parametrize("text", ["and if they dont answer at all?", "and if they just ignore it",
+                                  "what if the seller never replies"])
+def test_what_if_the_seller_never_answers_a_possible_cancellation_is_the_automatic_cancellation(run, tracker, text):
+    r = answer(run, tracker, intent="ask_if_seller_refuses", text=text,
+               slots={**IN_PLAY, "order_number": LAMP, "topic": "cancel", "offer": "cancel"})
+
+    # the cancel rule's answer says the seller has 72 hours and silence cancels it; not the rejection answer
+    assert r.responses == ["utter_rule_cancel_request_seller"]
+    assert "offer" not in r.slots  # the offer to file still stands
+
+
+def test_what_if_the_seller_never_answers_a_pending_request_gives_the_sellers_deadline(run, tracker):
+    r = answer(run, tracker, intent="ask_if_seller_refuses", text="and if they ignore my request?",
+               slots={**IN_PLAY, "order_number": RUNNING_SHOES, "topic": "cancellation_status"})
+
+    assert r.responses == ["utter_rule_cancel_request_pending"]
+    assert r.kwargs("utter_rule_cancel_request_pending")["seller_answer_by"] == "Tue 24 Nov, 06:00 UTC"
+
+
+def test_what_if_the_seller_never_answers_an_open_dispute_says_when_it_goes_to_the_platform(run, tracker):
+    r = answer(run, tracker, intent="ask_if_seller_refuses", text="what if the seller never responds",
+               slots={**IN_PLAY, "order_number": WALLET, "topic": "escalation"})
+
+    assert r.responses == ["utter_rule_dispute_open"]
+    assert r.kwargs("utter_rule_dispute_open")["escalates_at"] != "-"
+
+
+def test_what_if_the_seller_refuses_is_still_the_rejection_answer(run, tracker):
+    r = answer(run, tracker, intent="ask_if_seller_refuses", text="what if they say no",
+               slots={**IN_PLAY, "order_number": RUNNING_SHOES, "topic": "cancellation_status"})
+
+    assert r.responses == ["utter_followup_refuses_cancel"]
+
+
+def test_a_delivered_parcel_the_buyer_never_got_is_a_dispute_for_not_received_never_a_return(run, tracker):
+    r = answer(run, tracker, intent="report_not_received",
+               text="tracking says my kitchen scale was delivered but it isn't here")
+
+    assert "utter_delivered_not_received" in r.responses
+    assert not any("return" in name for name in r.responses)
+    assert r.kwargs("utter_delivered_not_received")["dispute_until"] != "-"
+    assert r.slots["offer"] == "dispute"
+    assert r.slots["refund_type"] == "full"  # nothing to keep: never a partial refund
+
+    options = answer(run, tracker, intent="ask_options", text="what should i do",
+                     slots={**IN_PLAY, "order_number": KITCHEN_SCALE, "topic": "not_received"})
+    assert options.responses == ["utter_delivered_not_received"]
+
+
+def test_options_for_a_delivered_parcel_that_was_received_still_include_the_return(run, tracker):
+    r = answer(run, tracker, intent="ask_options", text="what can i do",
+               slots={**IN_PLAY, "order_number": KITCHEN_SCALE, "topic": "not_as_described"})
+
+    assert "utter_rule_return_within_window" in r.responses
+    assert "utter_delivered_not_received" not in r.responses
+
+
+def test_an_unclear_when_is_my_item_arriving_is_answered_with_that_orders_status(run, tracker):
+    trk = tracker(intent="nlu_fallback", text="when is my bluetooth speaker arriving", slots=IN_PLAY)
+    trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0},
+                                            {"name": "check_order_status", "confidence": 0.3}]
+    r = run(ActionAskAffirmation(), trk)
+
+    assert r.responses[:2] == ["utter_order_in_play", "utter_status_awaiting_delivery"]
+    assert r.slots["order_number"] == SPEAKER
+
+
+def test_it_has_been_weeks_after_a_refund_answer_is_frustration_about_that_refund(run, tracker):
+    r = answer(run, tracker, intent="report_not_received", text="its been almost a month!!",
+               slots={**IN_PLAY, "order_number": "8100000000000017", "topic": "refund_status"})
+
+    assert r.responses[0] == "utter_sorry"
+    assert "utter_rule_refund_overdue" in r.responses
+    assert r.responses[-1] == "utter_offer_person"
+    assert r.slots["topic"] == "refund_status"
+
+
+def test_a_question_about_the_sellers_answer_while_a_cancellation_is_offered_stays_with_that_order(run, tracker):
+    r = answer(run, tracker, intent="ask_cancellation_status", text="how long does the seller get to reply",
+               slots={**IN_PLAY, "order_number": LAMP, "topic": "cancel", "offer": "cancel"})
+
+    assert "utter_rule_cancel_request_seller" in r.responses
+    assert r.slots["order_number"] == LAMP
+
+
+def _unclear(tracker, text, ranking, **slots):
+    trk = tracker(intent="nlu_fallback", text=text, slots={**IN_PLAY, **slots})
+    trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0}] + [
+        {"name": n, "confidence": c} for n, c in ranking]
+    return trk
+
+
+def test_an_unclear_follow_up_with_an_order_in_play_is_answered_for_that_order(run, tracker):
+    trk = _unclear(tracker, "fine, when exactly", [("ask_when", 0.35), ("ask_refund_status", 0.3)],
+                   order_number=YOGA_MAT, topic="refund_status")
+    r = run(ActionAskAffirmation(), trk)
+
+    assert r.responses == ["utter_rule_refund_in_progress"]
+    kinds = [(e.get("event"), e.get("name")) for e in r.events]
+    assert kinds[-2:] == [("active_loop", None), ("followup", "action_listen")]
+
+
+def test_an_unclear_follow_up_with_no_order_in_play_is_still_clarified(run, tracker):
+    r = run(ActionAskAffirmation(), _unclear(tracker, "fine, when exactly", [("ask_when", 0.35), ("ask_refund", 0.3)]))
+
+    assert r.responses == ["utter_clarify"]
+
+
+def test_an_unclear_message_about_another_topic_with_an_order_in_play_is_still_clarified(run, tracker):
+    trk = _unclear(tracker, "will i get it all", [("ask_refund", 0.35), ("open_dispute", 0.3)],
+                   order_number=YOGA_MAT, topic="return")
+    assert run(ActionAskAffirmation(), trk).responses == ["utter_clarify"]
+
+
+def test_an_unclear_thanks_gets_you_are_welcome_not_the_menu(run, tracker):
+    r = run(ActionAskAffirmation(), _unclear(tracker, "ok thx", [("affirm", 0.35), ("thank", 0.34)]))
+
+    assert r.responses == ["utter_you_are_welcome"]
+
+
+def test_a_thanks_the_gate_took_for_noise_gets_you_are_welcome(run, tracker):
+    r = run(ActionAskAffirmation(), _unclear(tracker, "ok thx", []))
+
+    assert r.responses == ["utter_you_are_welcome"]
+
+
+def test_an_unclear_where_is_my_item_with_no_order_in_play_asks_which_order(run, tracker):
+    trk = _unclear(tracker, "where are my phone cases", [("check_order_status", 0.35), ("ask_options", 0.3)])
+    r = run(ActionAskAffirmation(), trk)
+
+    assert r.responses == ["utter_choose_order"]
+    assert r.message("utter_choose_order")["buttons"]
+
+
+def test_an_unclear_message_whose_likeliest_topic_is_the_status_asks_which_order(run, tracker):
+    trk = _unclear(tracker, "where are my phone cases", [("inform", 0.36), ("check_order_status", 0.35)])
+
+    assert run(ActionAskAffirmation(), trk).responses == ["utter_choose_order"]
