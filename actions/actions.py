@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import Candidate, items_named, the_one
 from orderdesk.model import BUYER_FAULT_REASONS
-from orderdesk.nlp.cues import about_silence, just_thanks, sounds_angry, waited_long
+from orderdesk.nlp.cues import about_silence, changed_mind, just_thanks, sounds_angry, waited_long
 from orderdesk.services import (
     InvalidInput,
     NotYourOrder,
@@ -168,6 +168,11 @@ class ActionAnswerQuestion(Action):
         return self.respond(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]) -> list[EventType]:
+        if tracker.active_loop_name in ("cancel_form", "dispute_form") and changed_mind(_text(tracker)):
+            # "actually nvm, I'll talk to the seller first": the buyer calls the form off; nothing is filed.
+            dispatcher.utter_message(response="utter_form_stopped")
+            return [*clear("offer", "requested_slot", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS),
+                    ActiveLoop(None), FollowupAction("action_listen")]
         slot_topic = in_slot(tracker.get_slot("topic"))
         followup = intent if intent in FOLLOWUPS else None
         if followup == "ask_if_seller_refuses" and about_silence(_text(tracker)):
@@ -518,6 +523,30 @@ class ActionDeclineOffer(Action):
         else:
             dispatcher.utter_message(response="utter_anything_else")
         return clear("offer", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)
+
+
+class ActionAnswerInform(Action):
+    """A form's kind of answer with no form running ("will I get all my money back", "everything back"): the
+    buyer is asking about their order, not filling a form. The question its words name ("my money": the
+    refund) or, failing that, the likeliest question the classifier saw in it is answered; with neither, the
+    bot asks what else it can do."""
+
+    FLOOR = 0.1  # a question below this in the ranking is noise, not a reading of the message
+
+    def name(self) -> str:
+        return "action_answer_inform"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        worded = topic_from_words(_text(tracker))
+        if worded:
+            return ActionAnswerQuestion().respond(dispatcher, tracker, ASKED[worded].intent)
+        ranking = [r for r in tracker.latest_message.get("intent_ranking") or []
+                   if r.get("name") not in ("inform", "nlu_fallback") and (r.get("confidence") or 0) >= self.FLOOR]
+        top = ranking[0]["name"] if ranking else None
+        if top and (topic_of(top) or top in FOLLOWUPS):
+            return ActionAnswerQuestion().respond(dispatcher, tracker, top)
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
 
 
 class ActionStopForm(Action):

@@ -4,6 +4,8 @@
 * `WAITED`: "it's been almost a month", "been waiting weeks": the buyer's frustration at the wait for
   the order in play, not a new question.
 * `THANKS`: "ok thx", "ty": words the pipeline may not know (the gate then sees noise).
+* `CHANGED_MIND`: "actually nvm, I'll talk to the seller first" inside a form: the buyer drops it, whatever
+  question the rest of the message asks.
 * `SILENCE`: "what if the seller never answers / ignores it", which the classifier files with "what if
   the seller refuses" although the policy's answer differs (no answer in time: cancelled automatically).
 """
@@ -48,3 +50,12 @@ THANKS = re.compile(r"^\W*(ok(ay)?|k|cool|great|alright|fine)?\W*(thx|thanks?|th
 def just_thanks(text: str) -> bool:
     """A short thank-you and nothing else of substance."""
     return bool(THANKS.search((text or "").strip()))
+
+
+CHANGED_MIND = re.compile(r"\b(nvm|never ?mind|forget (it|that|about it)|changed? my mind|hold off|"
+                          r"actually,? (no|don'?t|not now|leave it))\b", re.IGNORECASE)
+
+
+def changed_mind(text: str) -> bool:
+    """The buyer calls off what they started ("nvm", "never mind", "forget it", "actually no")."""
+    return bool(CHANGED_MIND.search(text or ""))

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from actions.actions import (ActionAnswerQuestion, ActionAskAffirmation, ActionAskHandoffNote, ActionHumanHandoff,
+from actions.actions import (ActionAnswerInform, ActionAnswerQuestion, ActionAskAffirmation, ActionAskHandoffNote, ActionHumanHandoff,
                              ActionOtherLanguage, ActionResumeBot, ActionSessionStart, ActionSubmitCancellation)
 from actions.topics import TITLES
 from actions.forms import ValidateCancelForm, ValidateDisputeForm, ValidateHandoffForm
@@ -27,6 +27,7 @@ EARBUDS = "8100000000000001"  # unpaid
 KITCHEN_SCALE = "8100000000000014"  # delivered 3 days ago, not confirmed
 SCARF = "8100000000000008"  # receipt confirmed 3 days ago
 WALLET = "8100000000000010"  # dispute open
+DRONE = "8100000000000011"  # dispute escalated to the platform
 IN_PLAY = {"customer_id": "demo"}
 
 
@@ -179,6 +180,57 @@ def test_a_question_inside_a_form_does_not_change_the_forms_order(run, tracker):
                active_loop="cancel_form", slots={**IN_PLAY, "order_number": LAMP})
 
     assert "order_number" not in r.slots and "offer" not in r.slots
+
+
+def test_calling_the_dispute_form_off_mid_question_stops_it_and_files_nothing(run, tracker):
+    r = answer(run, tracker, intent="ask_contact_seller", text="actually nvm ill talk to the seller first",
+               active_loop="dispute_form", slots={**IN_PLAY, "order_number": KITCHEN_SCALE, "offer": "dispute",
+                                                  "dispute_reason": "damaged", "requested_slot": "dispute_description"})
+
+    assert r.responses == ["utter_form_stopped"]
+    assert r.slots["dispute_reason"] is None and r.slots["requested_slot"] is None
+    kinds = [(e.get("event"), e.get("name")) for e in r.events]
+    assert kinds[-2:] == [("active_loop", None), ("followup", "action_listen")]
+
+
+def test_a_plain_question_inside_the_dispute_form_keeps_the_form(run, tracker):
+    r = answer(run, tracker, intent="ask_contact_seller", text="should i talk to the seller first",
+               active_loop="dispute_form", slots={**IN_PLAY, "order_number": KITCHEN_SCALE, "offer": "dispute",
+                                                  "dispute_reason": "damaged", "requested_slot": "dispute_description"})
+
+    assert "utter_form_stopped" not in r.responses
+    assert ("active_loop", None) not in [(e.get("event"), e.get("name")) for e in r.events]
+
+
+def _inform(tracker, text, ranking, **slots):
+    trk = tracker(intent="inform", text=text, slots={**IN_PLAY, **slots})
+    trk.latest_message["intent_ranking"] = [{"name": n, "confidence": c} for n, c in ranking]
+    return trk
+
+
+def test_a_forms_kind_of_answer_with_no_form_running_is_answered_as_the_question_it_is(run, tracker):
+    # "all my money back" reads like the dispute form's refund answer; with no form running it asks about the refund.
+    trk = _inform(tracker, "will i get all my money back", [("inform", 0.6), ("ask_refund", 0.2)],
+                  order_number=DRONE, topic="escalation")
+    r = run(ActionAnswerInform(), trk)
+
+    assert "utter_rule_refund_dispute_escalated" in r.responses
+    assert "utter_anything_else" not in r.responses
+
+
+def test_the_likeliest_question_answers_a_form_answer_out_of_a_form_when_no_word_names_one(run, tracker):
+    trk = _inform(tracker, "will i get the whole thing", [("inform", 0.6), ("ask_refund", 0.3)],
+                  order_number=YOGA_MAT, topic="status")
+    r = run(ActionAnswerInform(), trk)
+
+    assert "utter_rule_refund_in_progress" in r.responses
+
+
+def test_a_bare_form_answer_with_no_form_running_gets_anything_else(run, tracker):
+    trk = _inform(tracker, "12.50", [("inform", 0.95), ("ask_refund", 0.01)], order_number=YOGA_MAT)
+    r = run(ActionAnswerInform(), trk)
+
+    assert r.responses == ["utter_anything_else"]
 
 
 # --------------------------------------------------------------------------- policy slips
