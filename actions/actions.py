@@ -692,6 +692,12 @@ class ActionAskAffirmation(Action):
         if just_thanks(_text(tracker)) or ("thank" in candidates[:2] and top not in CLARIFY):
             dispatcher.utter_message(response="utter_you_are_welcome")  # "ok thx"
             return [ActiveLoop(None), FollowupAction("action_listen")]
+        worded = topic_from_words(_text(tracker))
+        if top == "inform" and worded and tracker.get_slot("order_number") and not tracker.get_slot("requested_slot"):
+            # "will i get all my money back": unclear between a form's answer and a question, with no form to
+            # answer and an order in play. The question its words name, for that order (as action_answer_inform).
+            return ActionAnswerQuestion().respond(dispatcher, tracker, ASKED[worded].intent) + [
+                ActiveLoop(None), FollowupAction("action_listen")]
         likely = [i for i in ranking if i in CLARIFY][:3]
         if likely and likely[0] == "check_order_status" and not tracker.get_slot("order_number"):
             # "where are my phone cases" with no order in play: which order (the status question asks it), not topics.

@@ -226,6 +226,18 @@ def test_the_likeliest_question_answers_a_form_answer_out_of_a_form_when_no_word
     assert "utter_rule_refund_in_progress" in r.responses
 
 
+def test_an_unclear_form_answer_with_no_form_running_is_answered_by_its_words_for_the_order_in_play(run, tracker):
+    trk = _inform(tracker, "will i get all my money back",
+                  [("nlu_fallback", 0.4), ("inform", 0.35), ("complain", 0.21), ("ask_refund", 0.13)],
+                  order_number=DRONE, topic="escalation")
+    trk.latest_message["intent"] = {"name": "nlu_fallback", "confidence": 0.4}
+    r = run(ActionAskAffirmation(), trk)
+
+    assert "utter_rule_refund_dispute_escalated" in r.responses
+    kinds = [(e.get("event"), e.get("name")) for e in r.events]
+    assert kinds[-2:] == [("active_loop", None), ("followup", "action_listen")]
+
+
 def test_a_bare_form_answer_with_no_form_running_gets_anything_else(run, tracker):
     trk = _inform(tracker, "12.50", [("inform", 0.95), ("ask_refund", 0.01)], order_number=YOGA_MAT)
     r = run(ActionAnswerInform(), trk)
