@@ -165,16 +165,27 @@ async def _pooled_request(self: Any, method: str = "post", subpath: Optional[str
         except FileNotFoundError as e:
             raise FileNotFoundException(f"Failed to find certificate file, '{os.path.abspath(self.cafile)}' "
                                         "does not exist.") from e
+    from aiohttp import ClientOSError, ServerDisconnectedError
+
     session = _shared_session(self)
-    async with session.request(method, concat_url(self.url, subpath), headers=headers,
-                               params=self.combine_parameters(kwargs), compress=compress, ssl=sslcontext,
-                               **kwargs) as response:
-        if response.status >= 400:
-            raise ClientResponseError(response.status, response.reason, await response.content.read())
+    for attempt in (1, 2):
         try:
-            return await response.json()
-        except ContentTypeError:
-            return None
+            async with session.request(method, concat_url(self.url, subpath), headers=headers,
+                                       params=self.combine_parameters(kwargs), compress=compress, ssl=sslcontext,
+                                       **kwargs) as response:
+                if response.status >= 400:
+                    raise ClientResponseError(response.status, response.reason, await response.content.read())
+                try:
+                    return await response.json()
+                except ContentTypeError:
+                    return None
+        except (ServerDisconnectedError, ClientOSError):
+            # A kept-alive connection the server closed while it sat idle in the pool (seen once in 600
+            # cluster-test conversations): once more on a fresh connection, as HTTP clients do for a stale
+            # pooled connection. Filing is idempotent, so even a request that did arrive is safe to repeat.
+            if attempt == 2:
+                raise
+    return None
 
 
 def pool_http() -> bool:
