@@ -265,7 +265,9 @@ class Servers:
         from orderdesk.importer import import_payload
         from orderdesk.runtime import services, wipe
 
-        svc = services(self.db_url)
+        svc = self.__dict__.get("_services")
+        if svc is None:  # built once: the engine and the schema check are the slow part of a reset
+            svc = self._services = services(self.db_url)
         payload = demo_payload(svc.clock())
         if linked_sender:
             payload["customers"][0]["chat_ids"] = {"rest": linked_sender}
