@@ -8,7 +8,8 @@ This subclass keeps Rasa's queries, rows and results, and changes two things:
 * the database work of `retrieve`, `retrieve_full_tracker`, `save` and `keys` runs on a small thread pool of its
   own (`loop.run_in_executor`), so the loop keeps serving other conversations while PostgreSQL answers;
   rebuilding the tracker from the loaded events stays on the loop, as in Rasa
-  (`ORDERDESK_TRACKER_THREADS`, default 4, below the engine's pool of 5 connections; `0`: on the loop, as Rasa);
+  (`ORDERDESK_TRACKER_THREADS`, default 4, well within the engine's pool of `SQL_POOL_SIZE` connections, 50 by
+  default; `0`: on the loop, as Rasa);
 * `save` skips Rasa's count query when it knows the answer (`ORDERDESK_TRACKER_KNOWN_COUNT`, default on,
   `0`: Rasa's query on every save). Rasa's `save` writes `tracker.events[count:]`, where `count` is the number
   of the sender's stored events since its latest `SessionStarted` (the same query `retrieve` loads them with).
