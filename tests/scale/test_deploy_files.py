@@ -102,7 +102,7 @@ def test_kubernetes_runs_two_replicas_of_each_server_with_no_affinity_and_secret
 
 # --------------------------------------------------------------------------- the production endpoints
 
-def test_the_production_endpoints_load_the_sql_tracker_store_and_the_atomic_lock_store(monkeypatch):
+def test_the_production_endpoints_load_the_threaded_sql_tracker_store_and_the_atomic_lock_store(monkeypatch):
     from rasa.core.lock_store import LockStore
     from rasa.utils.endpoints import read_endpoint_config
 
@@ -115,7 +115,8 @@ def test_the_production_endpoints_load_the_sql_tracker_store_and_the_atomic_lock
         monkeypatch.setenv(name, value)
     path = str(ROOT / "deploy" / "endpoints.yml")
     tracker = read_endpoint_config(path, "tracker_store")
-    assert (tracker.type, tracker.kwargs["dialect"], tracker.url) == ("SQL", "postgresql", "db.internal")
+    assert (tracker.type, tracker.kwargs["dialect"], tracker.url) == (
+        "orderdesk.servers.trackerstore.ThreadedSQLTrackerStore", "postgresql", "db.internal")
     assert read_endpoint_config(path, "action_endpoint").headers == {"Authorization": "Bearer s3cret"}
     store = LockStore.create(read_endpoint_config(path, "lock_store"))  # connects lazily
     assert isinstance(store, AtomicRedisLockStore)

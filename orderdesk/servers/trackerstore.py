@@ -1,0 +1,167 @@
+"""Rasa's SQL tracker store with its database work off the event loop (a Rasa plug-in: it imports Rasa).
+
+Rasa 3.6's `SQLTrackerStore` runs SQLAlchemy synchronously inside its `async` methods: every round trip to
+PostgreSQL (loading a conversation, the count query before a save, the inserts, the commit) blocks the Rasa
+server's event loop, so under concurrency one sender's database work holds up every other sender's message.
+This subclass keeps Rasa's queries, rows and results, and changes two things:
+
+* the database work of `retrieve`, `retrieve_full_tracker`, `save` and `keys` runs on a small thread pool of its
+  own (`loop.run_in_executor`), so the loop keeps serving other conversations while PostgreSQL answers;
+  rebuilding the tracker from the loaded events stays on the loop, as in Rasa
+  (`ORDERDESK_TRACKER_THREADS`, default 4, well within the engine's pool of `SQL_POOL_SIZE` connections, 50 by
+  default; `0`: on the loop, as Rasa);
+* `save` skips Rasa's count query when it knows the answer (`ORDERDESK_TRACKER_KNOWN_COUNT`, default on,
+  `0`: Rasa's query on every save). Rasa's `save` writes `tracker.events[count:]`, where `count` is the number
+  of the sender's stored events since its latest `SessionStarted` (the same query `retrieve` loads them with).
+  Rasa's processor loads a conversation and saves it in one hold of the conversation's lock (the lock store
+  serialises one sender's messages across every replica), so at that save the count is exactly the number of
+  rows the load returned. That number travels with the loaded tracker, and is used once, by the first save for
+  that sender after that load, and only if no other load of the sender happened in this process since;
+  every other save (a second save of the same tracker, a tracker built elsewhere, a full-history tracker)
+  runs Rasa's count query. A save with no events writes nothing whatever the count, as Rasa's does; a tracker
+  created after a load found no rows starts from a count of 0.
+
+The one case where the two differ is one Rasa does not support either: a save after another writer appended
+to the same sender's conversation without the lock (or after the lock expired mid-message). Rasa would then skip
+as many of this tracker's events as the other writer appended (losing them); this store writes the events this
+tracker added since it was loaded.
+
+Configure it in `endpoints.yml` in place of `type: SQL` (same settings):
+
+    tracker_store:
+      type: orderdesk.servers.trackerstore.ThreadedSQLTrackerStore
+      dialect: postgresql
+      url: 127.0.0.1
+      db: rasa
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Optional, TypeVar
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+log = logging.getLogger(__name__)
+
+THREADS_ENV = "ORDERDESK_TRACKER_THREADS"
+KNOWN_COUNT_ENV = "ORDERDESK_TRACKER_KNOWN_COUNT"
+DEFAULT_THREADS = 4
+MAX_REMEMBERED = 10_000  # senders whose latest load is remembered; an older one falls back to the count query
+# The attribute of a loaded tracker that carries (its load's token, rows loaded).
+LOADED = "_orderdesk_stored_events"
+
+T = TypeVar("T")
+
+
+def _threads(raw: Optional[str]) -> int:
+    try:
+        return max(0, int(raw)) if raw not in (None, "") else DEFAULT_THREADS
+    except ValueError:
+        return DEFAULT_THREADS
+
+
+class ThreadedSQLTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` whose database work runs on a thread pool, and whose save skips the count query when
+    the number of stored events is known from the load (see the module's text)."""
+
+    def __init__(self, *args: Any, threads: Optional[int] = None, known_count: Optional[bool] = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        n = _threads(os.environ.get(THREADS_ENV)) if threads is None else threads
+        self._executor = ThreadPoolExecutor(n, thread_name_prefix="tracker-store") if n > 0 else None
+        self.known_count = (os.environ.get(KNOWN_COUNT_ENV) != "0") if known_count is None else known_count
+        # sender -> (token, rows) of the latest load of the sender's current session in this process
+        self._loads: dict[str, tuple[object, int]] = {}
+        self.count_queries = 0  # saves that ran Rasa's count query (read by the tests)
+
+    async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    # ------------------------------------------------------------------ loading
+
+    async def keys(self) -> Iterable[str]:
+        return await self._off_loop(self._keys)
+
+    def _keys(self) -> list[str]:
+        with self.session_scope() as session:
+            return [sender_id for (sender_id,) in session.query(self.SQLEvent.sender_id).distinct().all()]
+
+    def _load(self, sender_id: str, fetch_events_from_all_sessions: bool) -> list[dict[str, Any]]:
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id,
+                                     fetch_events_from_all_sessions=fetch_events_from_all_sessions).all()
+            return [json.loads(row.data) for row in rows]
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        events = await self._off_loop(self._load, sender_id, fetch_events_from_all_sessions)
+        load = None
+        if self.known_count and not fetch_events_from_all_sessions:
+            load = (object(), len(events))
+            self._remember(sender_id, load)
+        if self.domain and len(events) > 0:
+            log.debug(f"Recreating tracker from sender id '{sender_id}'")
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            if load is not None:
+                tracker.__dict__[LOADED] = load
+            return tracker
+        if load is not None and events:  # rows, but no domain: nothing is known of the tracker saved next
+            self._loads.pop(sender_id, None)
+        log.debug(f"Can't retrieve tracker matching sender id '{sender_id}' from SQL storage. "
+                  "Returning `None` instead.")
+        return None
+
+    def _remember(self, sender_id: str, load: tuple[object, int]) -> None:
+        self._loads.pop(sender_id, None)
+        self._loads[sender_id] = load
+        if len(self._loads) > MAX_REMEMBERED:
+            self._loads.pop(next(iter(self._loads)))
+
+    # ------------------------------------------------------------------ saving
+
+    def stored_count(self, tracker: DialogueStateTracker) -> Optional[int]:
+        """The number Rasa's count query would return at this save, when this process knows it for certain
+        (the first save after the latest load of the sender here); None: ask the database."""
+        load = tracker.__dict__.pop(LOADED, None)
+        if not self.known_count or load is None or self._loads.get(tracker.sender_id) is not load:
+            return None
+        del self._loads[tracker.sender_id]
+        return load[1]
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save: stream the events, then store `tracker.events[count:]`."""
+        await self.stream_events(tracker)
+        events = list(tracker.events)
+        if not events:
+            # islice(events, count, 0) is empty whatever the count: Rasa's save writes nothing either. A tracker
+            # created right after a load that found no rows starts from 0 stored events.
+            load = self._loads.get(tracker.sender_id)
+            if self.known_count and load is not None and load[1] == 0 and LOADED not in tracker.__dict__:
+                tracker.__dict__[LOADED] = load
+            return
+        start = self.stored_count(tracker)
+        if start is not None and start >= len(events):
+            return  # nothing new: Rasa's islice is empty too
+        await self._off_loop(self._store, tracker.sender_id, events, start)
+        log.debug(f"Tracker with sender_id '{tracker.sender_id}' stored to database")
+
+    def _store(self, sender_id: str, events: list[Any], start: Optional[int]) -> None:
+        with self.session_scope() as session:
+            if start is None:
+                self.count_queries += 1
+                start = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+            for event in itertools.islice(events, start, len(events)):
+                data = event.as_dict()
+                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+                session.add(self.SQLEvent(sender_id=sender_id, type_name=event.type_name,
+                                          timestamp=data.get("timestamp"), intent_name=intent,
+                                          action_name=data.get("name"), data=json.dumps(data)))
+            session.commit()
