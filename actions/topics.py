@@ -1,7 +1,7 @@
 """The Rasa edge of the topic registry (`orderdesk.topics`): the one place intent names meet topics.
 
 Which intent asks each topic, what to say when no order is in play yet, and the buyer-readable
-titles of the buttons that name a topic. Everything else about a topic (the policy's answers, the
+titles of the buttons that name a topic (as domain.yml responses). Everything else about a topic (the policy's answers, the
 orders it is about, what it offers to file) is the core's.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from orderdesk import wording
 from orderdesk.topics import topic
 
 
@@ -45,31 +46,9 @@ TOPIC_OF: dict[str, str] = {asked.intent: key for key, asked in ASKED.items()}
 FOLLOWUPS = ("ask_when", "ask_if_seller_refuses", "ask_options", "ask_contact_seller", "ask_return_shipping",
              "ask_escalation")
 
-# Buyer-readable titles of the buttons that name a topic ("{item}" is the order in play, when there
-# is one), and of the two follow-ups and the person a clarification may offer.
-TITLES: dict[str, tuple[str, str]] = {
-    # topic: (with an order in play, without)
-    "cancel": ("Cancel the {item}", "Cancel an order"),
-    "no_cancel_button": ("No Cancel button for the {item}", "There's no Cancel button"),
-    "cancel_after_shipment": ("Cancel the {item} after it shipped", "Cancel after shipping"),
-    "cancellation_rejected": ("The seller rejected my cancellation", "The seller rejected my cancellation"),
-    "cancellation_status": ("My cancellation of the {item}", "My cancellation request"),
-    "seller_cancelled": ("The seller cancelled the {item}", "The seller cancelled my order"),
-    "unpaid_order": ("The unpaid order", "An order I haven't paid"),
-    "refund": ("A refund for the {item}", "How to get a refund"),
-    "refund_status": ("My refund for the {item}", "Where my refund is"),
-    "refund_destination": ("Where the refund for the {item} goes", "Where a refund goes"),
-    "not_received": ("The {item} hasn't arrived", "A parcel that hasn't come"),
-    "not_as_described": ("A problem with the {item}", "An item that's wrong or broken"),
-    "dispute": ("A dispute about the {item}", "Opening a dispute"),
-    "escalation": ("Escalating the dispute", "Escalating a dispute"),
-    "return": ("Returning the {item}", "Returning an item"),
-    "confirmed_by_mistake": ("I confirmed receipt by mistake", "I confirmed receipt by mistake"),
-    "status": ("Where the {item} is", "Where my order is"),
-    "when": ("When it happens", "When it happens"),
-    "options": ("What I can do now", "What I can do now"),
-    "person": ("Talk to a person", "Talk to a person"),
-}
+# The topics (and clarification choices) that have a button title: domain.yml's utter_text_title_<key>,
+# and utter_text_title_<key>_item naming the order in play's item.
+TITLES: frozenset[str] = frozenset({*ASKED, "when", "options", "person"})
 
 # What a clarification may offer for an intent the classifier ranked: the title to show.
 CLARIFY: dict[str, str] = {**TOPIC_OF, "ask_when": "when", "ask_options": "options"}
@@ -92,6 +71,9 @@ def general_response(key: Optional[str]) -> str:
 
 def title(key: str, item: Optional[str] = None) -> str:
     """A topic's (or a clarification button's) title, with the order in play when there is one."""
-    with_item, without = TITLES[key]
-    return with_item.format(item=item) if item else without
+    if key not in TITLES:
+        raise KeyError(f"no title for {key!r}")
+    if item:
+        return wording.phrase(f"utter_text_title_{key}_item", item=item)
+    return wording.text(f"utter_text_title_{key}")
 

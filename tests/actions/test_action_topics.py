@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from actions.actions import ActionAnswerQuestion
+from orderdesk import wording
 from actions.topics import ASKED, CLARIFY, FOLLOWUPS, TITLES, TOPIC_OF, general_response, in_slot, title, topic_of
 from botkit import ROOT
 from orderdesk.topics import TOPICS
@@ -88,12 +89,18 @@ def test_every_topic_and_every_clarification_has_a_title():
 
 
 @pytest.mark.parametrize("key", sorted(TITLES))
-def test_a_title_names_at_most_the_order_and_reads_as_plain_words(key):
-    with_item, without = TITLES[key]
+def test_a_title_is_a_domain_response_naming_at_most_the_order_in_plain_words(key):
+    texts = wording.load_texts()
+    with_item, without = texts[f"utter_text_title_{key}_item"], texts[f"utter_text_title_{key}"]
     assert re.findall(r"{([^}]*)}", with_item) in ([], ["item"])
     assert "{" not in without and "_" not in with_item + without
     assert title(key, "Yoga mat") == with_item.replace("{item}", "Yoga mat")
     assert title(key) == without
+
+
+def test_a_key_with_no_title_is_an_error_not_a_blank_button():
+    with pytest.raises(KeyError):
+        title("ask_refund")
 
 
 def test_a_topics_title_with_and_without_an_order():

@@ -251,8 +251,6 @@ SENTENCE = re.compile(r"[A-Za-z]{2,}'?[a-z]* [A-Za-z]{2,}")
 REGEX_SIGNS = re.compile(r"[|\\()?\[\]^$]")
 # Where English stays in actions/ for now, each with why.
 NOT_BUYER_TEXT = {
-    ("*", "TITLES"): "the buttons' titles of the topics (actions/answers.py, or the topic registry's "
-                     "actions/topics.py): the next table to move to domain.yml",
     ("actions.py", "ActionHumanHandoff"): "the handoff's summary for the support team, not for the buyer",
 }
 
