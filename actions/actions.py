@@ -33,7 +33,7 @@ from orderdesk.wording import dispute_reason_label, fmt
 from orderdesk.topics import topic as topic_named
 
 from .answers import SILENCE_FOLLOWUP, config_vars, plan_answer, plan_followup, rule_response, template_vars
-from .forms import NOT_ARRIVED
+from .forms import DISPUTE_REFUND_AMOUNT, NOT_ARRIVED
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .store import get_services
 from .topics import ASKED, CLARIFY, FOLLOWUPS, general_response, in_slot, title, topic_of
@@ -351,6 +351,10 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_order_in_play", **variables)
         for r in responses:
             dispatcher.utter_message(response=r, **variables)
+        if tracker.active_loop_name == "dispute_form" and topic_named(question).about == "refund" and not followup:
+            # "will I get the whole 58 back?" while filing a dispute: how much the dispute asks for.
+            dispatcher.utter_message(response=DISPUTE_REFUND_AMOUNT,
+                                     order_amount=tracker.get_slot("order_amount") or f"{o.amount} {o.currency}")
         if in_form:
             return events  # the form's order stays the one the form is about
         events += [
@@ -459,8 +463,7 @@ class ActionSubmitDispute(Action):
         reset = clear(*DISPUTE_FORM_SLOTS, "offer")
         order_number = tracker.get_slot("order_number")
         if not tracker.get_slot("dispute_confirm") or not order_number:
-            dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=tracker.get_slot("deadline")
-                                     or wording.text("utter_text_buyer_protection_end"))
+            dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=dispute_until(tracker))
             return reset
         try:
             outcome = get_services().open_dispute(
@@ -507,6 +510,25 @@ class ActionEscalateDispute(Action):
         return events
 
 
+def dispute_until(tracker: Tracker) -> str:
+    """The last day a dispute can be opened on the order in play (the end of buyer protection), for
+    "you can ask me again any time before ...". The `deadline` slot holds the date the answer turned
+    on, which for a parcel on its way is the end of the delivery window, not this one."""
+    order_number = tracker.get_slot("order_number")
+    if order_number:
+        try:
+            svc = get_services()
+            customer = acting_customer(tracker, svc)
+            if customer is not None:
+                decision = svc.explain(order_number, customer_id=customer, record=False)
+                until = template_vars(decision).get("dispute_until")
+                if until:
+                    return until
+        except ServiceError:
+            pass
+    return tracker.get_slot("deadline") or wording.text("utter_text_buyer_protection_end")
+
+
 class ActionDeclineOffer(Action):
     def name(self) -> str:
         return "action_decline_offer"
@@ -517,9 +539,7 @@ class ActionDeclineOffer(Action):
             dispatcher.utter_message(response="utter_cancellation_not_filed",
                                      order_number=tracker.get_slot("order_number") or "-")
         elif offer == "dispute":
-            dispatcher.utter_message(response="utter_dispute_not_filed",
-                                     dispute_until=tracker.get_slot("deadline")
-                                     or wording.text("utter_text_buyer_protection_end"))
+            dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=dispute_until(tracker))
         else:
             dispatcher.utter_message(response="utter_anything_else")
         return clear("offer", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)
