@@ -239,7 +239,11 @@ class ActionAnswerQuestion(Action):
         if (order_number and linked and not in_form and not followup and asked and topic_named(asked).strong
                 and asked != in_slot(tracker.get_slot("topic")) and not given
                 # a cancellation being offered for the order in play: a question about the seller's answer is about it
-                and not (tracker.get_slot("offer") == "cancel" and topic_named(asked).answers[0] == "cancel")):
+                and not (tracker.get_slot("offer") == "cancel" and topic_named(asked).answers[0] == "cancel")
+                # "and then how long does the seller have?" after a cancel answer: the seller's time to answer
+                # for the order in play, not another order's pending request
+                and not (asked == "cancellation_status" and in_slot(tracker.get_slot("topic"))
+                         and topic_named(in_slot(tracker.get_slot("topic"))).about == "cancel")):
             here = next((c for c in ranked() if c.order.id == order_number), None)
             if here is None or not here.relevant:
                 order_number = None

@@ -62,6 +62,18 @@ def _not_an_answer(slot: str, text: str, dispatcher: CollectingDispatcher, track
     return None
 
 
+# A typed go-ahead ("ok do it", "si, yes file it") where the form asked for a reason: not a reason, so
+# the form asks for one again (with its buttons) instead of filing "Other".
+GO_AHEAD_WORDS = frozenset({"ok", "okay", "k", "kk", "yes", "ya", "yeah", "yea", "yep", "yup", "y", "sure", "si", "sí",
+                            "do", "it", "go", "ahead", "file", "open", "cancel", "please", "pls", "plz", "just",
+                            "then", "fine", "alright", "one", "that", "now", "proceed", "continue", "confirm"})
+
+
+def just_goes_ahead(text: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", (text or "").lower())
+    return bool(words) and all(w in GO_AHEAD_WORDS for w in words)
+
+
 def _match(text: str, table) -> Optional[str]:
     t = text.lower()
     for pattern, code in table:
@@ -90,6 +102,8 @@ class ValidateCancelForm(FormValidationAction):
                                domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
         if text not in CANCELLATION_REASONS and not _match(text, CANCEL_KEYWORDS):
+            if just_goes_ahead(text):
+                return {"cancel_reason": None}
             other = _not_an_answer("cancel_reason", text, dispatcher, tracker)
             if other is not None:
                 return other
@@ -131,6 +145,8 @@ class ValidateDisputeForm(FormValidationAction):
                                 domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
         if text not in DISPUTE_REASONS and not _match(text, DISPUTE_KEYWORDS):
+            if just_goes_ahead(text):
+                return {"dispute_reason": None}
             other = _not_an_answer("dispute_reason", text, dispatcher, tracker)
             if other is not None:
                 return other

@@ -232,3 +232,18 @@ def test_a_long_description_that_asks_something_on_the_way_is_kept(run, tracker)
     r = validate_dispute(run, tracker, "dispute_description", typed)
 
     assert r.slots["dispute_description"] == typed
+
+
+@pytest.mark.parametrize("typed", ["ok do it", "si, yes file it", "yes pls", "ok go ahead"])
+def test_a_typed_go_ahead_at_the_reason_question_asks_for_the_reason_again_and_files_nothing(run, tracker, typed):
+    cancel = validate_cancel(run, tracker, typed)
+    dispute = validate_dispute(run, tracker, "dispute_reason", typed)
+
+    assert cancel.slots == {"cancel_reason": None}
+    assert dispute.slots == {"dispute_reason": None}
+
+
+def test_a_go_ahead_that_gives_a_reason_keeps_the_reason(run, tracker):
+    r = validate_cancel(run, tracker, "yes, i ordered it twice")
+
+    assert r.slots["cancel_reason"] == "duplicate_order"
