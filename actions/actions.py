@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from orderdesk.candidates import Candidate, items_named, the_one
+from orderdesk.candidates import Candidate, items_named, named_by_state, the_one
 from orderdesk.model import BUYER_FAULT_REASONS
 from orderdesk.nlp.cues import about_silence, changed_mind, just_thanks, sounds_angry, waited_long
 from orderdesk.services import (
@@ -87,6 +87,29 @@ def order_number_in(tracker: Tracker) -> Optional[str]:
         if 12 <= len(digits) <= 19:
             return digits
     return _first_entity(tracker, "order_number")
+
+
+# "and the first one?", "back to the other order": an order talked about earlier in this conversation.
+EARLIER_ORDER = re.compile(r"\bthe (first|other|previous|earlier) (one|order|dispute)\b", re.IGNORECASE)
+
+
+def earlier_order(tracker: Tracker) -> Optional[str]:
+    """The order an "and the first one / the other one" points back to: the first order of the conversation,
+    or the one before the order in play. None when the message names none, or when fewer than two orders
+    were talked about (then "the first one" is about something else, like the first of the offered orders)."""
+    m = EARLIER_ORDER.search(_text(tracker))
+    if m is None:
+        return None
+    seen: list[str] = []
+    for e in tracker.events:
+        value = e.get("value") if e.get("event") == "slot" and e.get("name") == "order_number" else None
+        if value and value not in seen:
+            seen.append(str(value))
+    current = tracker.get_slot("order_number")
+    earlier = [oid for oid in seen if oid != current]
+    if len(seen) < 2 or not earlier:
+        return None
+    return earlier[0] if m.group(1).lower() == "first" else earlier[-1]
 
 
 def email_in(tracker: Tracker) -> Optional[str]:
@@ -210,7 +233,7 @@ class ActionAnswerQuestion(Action):
         customer_id = verified_customer(tracker, svc) or linked
         order_number = tracker.get_slot("order_number")
         question = topic or "status"
-        given = order_number_in(tracker)
+        given = order_number_in(tracker) or earlier_order(tracker)
         email = email_in(tracker)
         events: list[EventType] = []
         newly_chosen = False
@@ -251,6 +274,10 @@ class ActionAnswerQuestion(Action):
         # An item named ("the lamp", "my headphones") picks the buyer's order.
         if not given and linked:
             named = items_named(_text(tracker), [c.order for c in ranked()])
+            if not named and not in_form:
+                # "the seller approved my cancellation": the one order in that state, when only one is
+                by_state = named_by_state(_text(tracker), [c.order for c in ranked()])
+                named = by_state if len(by_state) == 1 else []
             if len(named) == 1:
                 given = named[0].id
             elif len(named) > 1 and not (order_number and order_number in {o.id for o in named}):

@@ -534,3 +534,30 @@ def test_a_refund_question_about_a_delivered_order_offers_a_partial_refund_and_k
 
     assert "utter_delivered_refund_via_dispute" in r.responses
     assert "utter_rule_refund_via_dispute" not in r.responses
+
+
+def test_the_seller_approved_my_cancellation_names_the_one_order_whose_cancellation_was_approved(run, tracker):
+    # Four orders have a refund owed; only the bike light's cancellation was approved by the seller.
+    r = answer(run, tracker, intent="ask_refund_status",
+               text="the seller approved my cancellation almost a month ago and STILL no refund!!")
+
+    assert "utter_choose_order" not in r.responses
+    assert r.slots["order_number"] == "8100000000000017"
+    plain = answer(run, tracker, intent="ask_refund_status", text="where is my refund")
+    assert "utter_choose_order" in plain.responses
+
+
+def test_and_the_first_one_goes_back_to_the_first_order_of_the_conversation(run, tracker):
+    # The open dispute on ...10, then the escalated one on ...11, then "ok and the first one, can i escalate it".
+    history = [{"event": "slot", "name": "order_number", "value": "8100000000000010"},
+               {"event": "slot", "name": "order_number", "value": "8100000000000011"}]
+    slots = {"order_number": "8100000000000011", "customer_id": "demo", "topic": "escalation"}
+    r = answer(run, tracker, intent="escalate_dispute", slots=slots, history=history,
+               text="ok and the first one, can i escalate it myself")
+
+    assert r.slots["order_number"] == "8100000000000010"
+    assert "utter_rule_dispute_open" in r.responses
+    # one order talked about so far: "the first one" is not a way back to it
+    alone = answer(run, tracker, intent="escalate_dispute", slots=slots, history=history[1:],
+                   text="and the first one?")
+    assert alone.slots.get("order_number", "8100000000000011") == "8100000000000011"

@@ -44,3 +44,17 @@ def test_a_question_is_heard(text):
                                   "I bought it twice", "wrong colour"])
 def test_an_answer_is_not_taken_for_a_question(text):
     assert not is_question(text)
+
+
+def test_an_approved_cancellation_names_orders_by_their_state():
+    from types import SimpleNamespace
+
+    from orderdesk.candidates import named_by_state
+    from orderdesk.model import ClosedReason
+
+    approved = SimpleNamespace(closed_reason=ClosedReason.CANCELLATION_APPROVED)
+    other = SimpleNamespace(closed_reason=ClosedReason.SELLER_CANCELLED)
+    assert named_by_state("the seller approved the cancelation like a month ago", [approved, other]) == [approved]
+    assert named_by_state("my cancellation got accepted weeks ago, no money", [approved, other]) == [approved]
+    assert named_by_state("where is my refund", [approved, other]) == []
+    assert named_by_state("can i cancel it", [approved, other]) == []
