@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from orderdesk.candidates import Candidate, items_named, the_one
+from orderdesk.candidates import Candidate, items_named, named_by_state, the_one
 from orderdesk.model import BUYER_FAULT_REASONS
 from orderdesk.nlp.cues import about_silence, changed_mind, just_thanks, sounds_angry, waited_long
 from orderdesk.services import (
@@ -33,7 +33,7 @@ from orderdesk.wording import dispute_reason_label, fmt
 from orderdesk.topics import topic as topic_named
 
 from .answers import SILENCE_FOLLOWUP, config_vars, plan_answer, plan_followup, rule_response, template_vars
-from .forms import NOT_ARRIVED
+from .forms import DISPUTE_REFUND_AMOUNT, NOT_ARRIVED
 from .identity import acting_customer, channel_of, linked_customer, verified_customer, verify
 from .store import get_services
 from .topics import ASKED, CLARIFY, FOLLOWUPS, general_response, in_slot, title, topic_of
@@ -87,6 +87,29 @@ def order_number_in(tracker: Tracker) -> Optional[str]:
         if 12 <= len(digits) <= 19:
             return digits
     return _first_entity(tracker, "order_number")
+
+
+# "and the first one?", "back to the other order": an order talked about earlier in this conversation.
+EARLIER_ORDER = re.compile(r"\bthe (first|other|previous|earlier) (one|order|dispute)\b", re.IGNORECASE)
+
+
+def earlier_order(tracker: Tracker) -> Optional[str]:
+    """The order an "and the first one / the other one" points back to: the first order of the conversation,
+    or the one before the order in play. None when the message names none, or when fewer than two orders
+    were talked about (then "the first one" is about something else, like the first of the offered orders)."""
+    m = EARLIER_ORDER.search(_text(tracker))
+    if m is None:
+        return None
+    seen: list[str] = []
+    for e in tracker.events:
+        value = e.get("value") if e.get("event") == "slot" and e.get("name") == "order_number" else None
+        if value and value not in seen:
+            seen.append(str(value))
+    current = tracker.get_slot("order_number")
+    earlier = [oid for oid in seen if oid != current]
+    if len(seen) < 2 or not earlier:
+        return None
+    return earlier[0] if m.group(1).lower() == "first" else earlier[-1]
 
 
 def email_in(tracker: Tracker) -> Optional[str]:
@@ -210,7 +233,7 @@ class ActionAnswerQuestion(Action):
         customer_id = verified_customer(tracker, svc) or linked
         order_number = tracker.get_slot("order_number")
         question = topic or "status"
-        given = order_number_in(tracker)
+        given = order_number_in(tracker) or earlier_order(tracker)
         email = email_in(tracker)
         events: list[EventType] = []
         newly_chosen = False
@@ -239,7 +262,11 @@ class ActionAnswerQuestion(Action):
         if (order_number and linked and not in_form and not followup and asked and topic_named(asked).strong
                 and asked != in_slot(tracker.get_slot("topic")) and not given
                 # a cancellation being offered for the order in play: a question about the seller's answer is about it
-                and not (tracker.get_slot("offer") == "cancel" and topic_named(asked).answers[0] == "cancel")):
+                and not (tracker.get_slot("offer") == "cancel" and topic_named(asked).answers[0] == "cancel")
+                # "and then how long does the seller have?" after a cancel answer: the seller's time to answer
+                # for the order in play, not another order's pending request
+                and not (asked == "cancellation_status" and in_slot(tracker.get_slot("topic"))
+                         and topic_named(in_slot(tracker.get_slot("topic"))).about == "cancel")):
             here = next((c for c in ranked() if c.order.id == order_number), None)
             if here is None or not here.relevant:
                 order_number = None
@@ -247,6 +274,10 @@ class ActionAnswerQuestion(Action):
         # An item named ("the lamp", "my headphones") picks the buyer's order.
         if not given and linked:
             named = items_named(_text(tracker), [c.order for c in ranked()])
+            if not named and not in_form:
+                # "the seller approved my cancellation": the one order in that state, when only one is
+                by_state = named_by_state(_text(tracker), [c.order for c in ranked()])
+                named = by_state if len(by_state) == 1 else []
             if len(named) == 1:
                 given = named[0].id
             elif len(named) > 1 and not (order_number and order_number in {o.id for o in named}):
@@ -351,6 +382,10 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_order_in_play", **variables)
         for r in responses:
             dispatcher.utter_message(response=r, **variables)
+        if tracker.active_loop_name == "dispute_form" and topic_named(question).about == "refund" and not followup:
+            # "will I get the whole 58 back?" while filing a dispute: how much the dispute asks for.
+            dispatcher.utter_message(response=DISPUTE_REFUND_AMOUNT,
+                                     order_amount=tracker.get_slot("order_amount") or f"{o.amount} {o.currency}")
         if in_form:
             return events  # the form's order stays the one the form is about
         events += [
@@ -459,8 +494,7 @@ class ActionSubmitDispute(Action):
         reset = clear(*DISPUTE_FORM_SLOTS, "offer")
         order_number = tracker.get_slot("order_number")
         if not tracker.get_slot("dispute_confirm") or not order_number:
-            dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=tracker.get_slot("deadline")
-                                     or wording.text("utter_text_buyer_protection_end"))
+            dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=dispute_until(tracker))
             return reset
         try:
             outcome = get_services().open_dispute(
@@ -507,6 +541,25 @@ class ActionEscalateDispute(Action):
         return events
 
 
+def dispute_until(tracker: Tracker) -> str:
+    """The last day a dispute can be opened on the order in play (the end of buyer protection), for
+    "you can ask me again any time before ...". The `deadline` slot holds the date the answer turned
+    on, which for a parcel on its way is the end of the delivery window, not this one."""
+    order_number = tracker.get_slot("order_number")
+    if order_number:
+        try:
+            svc = get_services()
+            customer = acting_customer(tracker, svc)
+            if customer is not None:
+                decision = svc.explain(order_number, customer_id=customer, record=False)
+                until = template_vars(decision).get("dispute_until")
+                if until:
+                    return until
+        except ServiceError:
+            pass
+    return tracker.get_slot("deadline") or wording.text("utter_text_buyer_protection_end")
+
+
 class ActionDeclineOffer(Action):
     def name(self) -> str:
         return "action_decline_offer"
@@ -517,9 +570,7 @@ class ActionDeclineOffer(Action):
             dispatcher.utter_message(response="utter_cancellation_not_filed",
                                      order_number=tracker.get_slot("order_number") or "-")
         elif offer == "dispute":
-            dispatcher.utter_message(response="utter_dispute_not_filed",
-                                     dispute_until=tracker.get_slot("deadline")
-                                     or wording.text("utter_text_buyer_protection_end"))
+            dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=dispute_until(tracker))
         else:
             dispatcher.utter_message(response="utter_anything_else")
         return clear("offer", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)

@@ -48,7 +48,8 @@ def plan_answer(question: Optional[str], decision: Decision) -> tuple[list[str],
             responses.append("utter_status_delivered" if delivered else f"utter_status_{o.status.value}")
             if o.closed_reason is not None:
                 responses.append(f"utter_closed_{o.closed_reason.value}")
-            if o.status.value == "completed":  # what buyer protection still allows, and until when
+            if o.status.value == "completed" or o.dispute is not None:
+                # What buyer protection still allows and until when, or where the order's dispute stands.
                 responses.append(rule_response(decision, "dispute"))
             continue
         if q == "destination":
@@ -69,7 +70,12 @@ def plan_answer(question: Optional[str], decision: Decision) -> tuple[list[str],
 
 # Rules whose wording assumes the parcel may not have come: a delivered order gets its own.
 DELIVERED_VARIANTS = {"utter_rule_dispute_in_transit": "utter_delivered_dispute_in_transit",
-                      "utter_rule_cancel_shipped": "utter_delivered_cancel_shipped"}
+                      "utter_rule_cancel_shipped": "utter_delivered_cancel_shipped",
+                      # an item that came can be kept for part of the money ("can I keep it and get some back?")
+                      "utter_rule_refund_via_dispute": "utter_delivered_refund_via_dispute"}
+# A refund on its way: nothing for the buyer to do.
+REFUND_UNDER_WAY = "refund.in_progress"
+FOLLOWUP_REFUND_AUTOMATIC = "utter_followup_refund_automatic"
 # Tracking says delivered but the buyer says nothing came: a dispute, never a return or "keep the item".
 DELIVERED_NOT_RECEIVED = "utter_delivered_not_received"
 
@@ -126,8 +132,20 @@ def plan_followup(kind: str, about: Optional[str], decision: Decision) -> list[s
         asked = ("cancel", "dispute") if not_received else ("cancel", "dispute", "return")
         out = [rule(q) for q in asked if answers[q].allowed]
         out = list(dict.fromkeys(out))
+        if not out and answers["refund"].rule == REFUND_UNDER_WAY:
+            # Nothing to file, and the refund is already coming: say so ("do I need to do anything?").
+            return [rule("refund"), FOLLOWUP_REFUND_AUTOMATIC]
         return out or ([rule(family)] if family != "status" else [f"utter_status_{o.status.value}"])
+    if kind == "ask_why":
+        # "why?", "how come it got closed?": the reason for the order's state, for the topic in play.
+        if o.closed_reason is not None:
+            return [f"utter_closed_{o.closed_reason.value}"]
+        if family == "status":
+            return ["utter_status_delivered" if delivered else f"utter_status_{o.status.value}"]
+        return [rule(family)]
     # ask_when: the date the topic turns on
+    if family == "status" and o.dispute is not None:
+        return [rule("dispute")]  # an order with a dispute: the dispute's dates are the ones that matter
     if family == "status":
         if o.status.value == "closed" and answers["refund"].allowed:
             return [rule("refund")]

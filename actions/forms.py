@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from orderdesk.model import CANCELLATION_REASONS, DISPUTE_REASONS, MAX_DESCRIPTION
+from orderdesk.nlp.cues import calls_off, is_question
 from orderdesk.services import InvalidInput, parse_amount
 from orderdesk.wording import cancel_reason_label, config_vars, dispute_reason_label
 
@@ -37,6 +38,40 @@ DISPUTE_KEYWORDS = (
 
 # Reasons where nothing arrived: there is no item to keep, so the refund is full (never partial).
 NOT_ARRIVED = frozenset({"not_received", "tracking_stalled", "wrong_destination", "delivery_ending"})
+
+
+# A question typed where the form wanted an answer, about how much comes back.
+MONEY_QUESTION = re.compile(r"\b(money|refund|back|whole|full|all|amount|how much|\d+(\.\d+)?)\b", re.I)
+DISPUTE_REFUND_AMOUNT = "utter_dispute_refund_amount"
+QUESTION_NOTED = "utter_form_question_noted"
+STOP = {"requested_slot": None}  # ends the form early; its submit action then says nothing was filed
+
+
+def _not_an_answer(slot: str, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[dict[str, Any]]:
+    """The slot's events when a typed message is not the form's answer: the buyer calls the form off
+    ("actually no, I'll keep it": nothing is filed), or asks a question (never stored as a reason or a
+    description: answered or acknowledged, and the form asks again). None: it is an answer."""
+    if calls_off(text):
+        return {slot: None, **STOP}
+    if is_question(text):
+        if MONEY_QUESTION.search(text) and tracker.active_loop_name == "dispute_form":
+            dispatcher.utter_message(response=DISPUTE_REFUND_AMOUNT, order_amount=tracker.get_slot("order_amount") or "-")
+        else:
+            dispatcher.utter_message(response=QUESTION_NOTED)
+        return {slot: None}
+    return None
+
+
+# A typed go-ahead ("ok do it", "si, yes file it") where the form asked for a reason: not a reason, so
+# the form asks for one again (with its buttons) instead of filing "Other".
+GO_AHEAD_WORDS = frozenset({"ok", "okay", "k", "kk", "yes", "ya", "yeah", "yea", "yep", "yup", "y", "sure", "si", "sí",
+                            "do", "it", "go", "ahead", "file", "open", "cancel", "please", "pls", "plz", "just",
+                            "then", "fine", "alright", "one", "that", "now", "proceed", "continue", "confirm"})
+
+
+def just_goes_ahead(text: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", (text or "").lower())
+    return bool(words) and all(w in GO_AHEAD_WORDS for w in words)
 
 
 def _match(text: str, table) -> Optional[str]:
@@ -66,6 +101,12 @@ class ValidateCancelForm(FormValidationAction):
     def validate_cancel_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
+        if text not in CANCELLATION_REASONS and not _match(text, CANCEL_KEYWORDS):
+            if just_goes_ahead(text):
+                return {"cancel_reason": None}
+            other = _not_an_answer("cancel_reason", text, dispatcher, tracker)
+            if other is not None:
+                return other
         code = text if text in CANCELLATION_REASONS else (_match(text, CANCEL_KEYWORDS) or "other")
         return {"cancel_reason": code, "cancel_reason_label": cancel_reason_label(code)}
 
@@ -103,6 +144,12 @@ class ValidateDisputeForm(FormValidationAction):
     def validate_dispute_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
+        if text not in DISPUTE_REASONS and not _match(text, DISPUTE_KEYWORDS):
+            if just_goes_ahead(text):
+                return {"dispute_reason": None}
+            other = _not_an_answer("dispute_reason", text, dispatcher, tracker)
+            if other is not None:
+                return other
         code = text if text in DISPUTE_REASONS else (_match(text, DISPUTE_KEYWORDS) or "not_as_described")
         out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": dispute_reason_label(code)}
         if code in NOT_ARRIVED:
@@ -118,6 +165,11 @@ class ValidateDisputeForm(FormValidationAction):
     def validate_dispute_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> dict[str, Any]:
         text = " ".join(str(value or "").split())
+        # A description may ask something on the way ("... why would they do this?"); a short message
+        # that is only a question is not one.
+        other = _not_an_answer("dispute_description", text, dispatcher, tracker) if len(text.split()) <= 12 else None
+        if other is not None:
+            return other
         if len(text) < 5:
             dispatcher.utter_message(response="utter_description_too_short")
             return {"dispute_description": None}

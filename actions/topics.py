@@ -43,8 +43,8 @@ ASKED: dict[str, Asked] = {
 TOPIC_OF: dict[str, str] = {asked.intent: key for key, asked in ASKED.items()}
 
 # Short follow-ups: they keep the topic and the order already in the conversation (issue 8, point 1).
-FOLLOWUPS = ("ask_when", "ask_if_seller_refuses", "ask_options", "ask_contact_seller", "ask_return_shipping",
-             "ask_escalation")
+FOLLOWUPS = ("ask_when", "ask_why", "ask_if_seller_refuses", "ask_options", "ask_contact_seller",
+             "ask_return_shipping", "ask_escalation")
 
 # The topics (and clarification choices) that have a button title: domain.yml's utter_text_title_<key>,
 # and utter_text_title_<key>_item naming the order in play's item.

@@ -252,3 +252,19 @@ def items_named(text: str, orders: Sequence[Order]) -> list[Order]:
         return []
     best = max(score for score, _ in scored)
     return [o for score, o in scored if score == best]
+
+
+# --------------------------------------------------------------------------- orders named by what happened to them
+
+# "the seller approved my cancellation (a month ago) and still no refund": the order whose cancellation was
+# approved (or went through when the seller didn't answer), as an item name would name it.
+_CANCELLATION_APPROVED = re.compile(r"\b(approv\w*|accept\w*|agreed to)\b.{0,40}\bcancel\w*|"
+                                    r"\bcancel\w*\b.{0,40}\b(was|got|been|is) (approv\w*|accept\w*)", re.IGNORECASE)
+
+
+def named_by_state(text: str, orders: Sequence[Order]) -> list[Order]:
+    """The orders the text names by their state ("the seller approved my cancellation"); [] when it names none."""
+    if _CANCELLATION_APPROVED.search(text or ""):
+        return [o for o in orders
+                if o.closed_reason in (ClosedReason.CANCELLATION_APPROVED, ClosedReason.SELLER_NO_RESPONSE)]
+    return []

@@ -59,3 +59,26 @@ CHANGED_MIND = re.compile(r"\b(nvm|never ?mind|forget (it|that|about it)|changed
 def changed_mind(text: str) -> bool:
     """The buyer calls off what they started ("nvm", "never mind", "forget it", "actually no")."""
     return bool(CHANGED_MIND.search(text or ""))
+
+
+# Calling off a form that asked for a reason or a description. Narrower than `changed_mind`: "I
+# changed my mind" is a reason to cancel, and is taken as one there.
+CALLS_OFF = re.compile(r"\b(nvm|never ?mind|forget (it|that|about it)|hold off|"
+                       r"actually,? (no|don'?t|not now|leave it)|i'?ll keep it|i('?ll| will) keep (it|the \w+)|"
+                       r"don'?t (cancel|file|open) (it|anything|the)|leave it as it is)\b", re.IGNORECASE)
+
+
+def calls_off(text: str) -> bool:
+    """The buyer calls off the form they are in ("actually no, i'll keep it", "nvm")."""
+    return bool(CALLS_OFF.search(text or ""))
+
+
+QUESTION = re.compile(r"\?\s*$|^\W*((wait|hold on|hang on|but|so|and|ok|um+)\W+)?"
+                      r"((will|would|can|could|should|do|does|did|is|are|am)\W+(i|you|it|they|we|he|she|the|my|this|that|there)\b"
+                      r"|(what|how|when|where|why|who|which)\b)",
+                      re.IGNORECASE)
+
+
+def is_question(text: str) -> bool:
+    """The message asks something (ends with "?" or starts with a question word)."""
+    return bool(QUESTION.search((text or "").strip()))

@@ -59,6 +59,21 @@ class _LangId:
         return lang, float(p)
 
 
+VOWELS = "aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿąęő"
+CONSONANT_RUN = re.compile(r"[^\W\d_%s]{5,}" % VOWELS, re.IGNORECASE)
+
+
+def unpronounceable(word: str) -> bool:
+    """No vowel at all ("xcvb"), or five consonants in a row ("asdkjh"): no language's word."""
+    w = word.lower()
+    return len(w) >= 3 and (not any(c in VOWELS for c in w) or bool(CONSONANT_RUN.search(w)))
+
+
+def mashed(words: List[str]) -> bool:
+    """Most of the message's words are unpronounceable: keys hit at random, not another language."""
+    return sum(1 for w in words if unpronounceable(w)) * 2 >= len(words)
+
+
 def verdict(text: str, clusters: Optional[List[int]], has_entities: bool,
             classify=_LangId.classify) -> Optional[str]:
     """"other_language", "noise", or None (leave the classifier's answer). `clusters` are the Brown
@@ -75,6 +90,8 @@ def verdict(text: str, clusters: Optional[List[int]], has_entities: bool,
     known = sum(1 for c in clusters if c) / len(clusters)
     if known >= KNOWN_SHARE:
         return None
+    if known == 0 and mashed(words):
+        return "noise"  # keyboard mashing: langid would name some language for it with confidence
     lang, p = classify(text)
     if lang != "en" and p >= CONFIDENCE:
         return OTHER_LANGUAGE

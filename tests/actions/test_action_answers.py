@@ -465,8 +465,9 @@ def test_a_dispute_offered_for_another_question_leaves_the_reason_to_the_form(ru
 def test_an_order_under_dispute_still_states_when_its_delivery_window_ends(run, tracker):
     r = answer(run, tracker, intent="check_order_status", entities={"order_number": "8100000000000010"})
 
-    # delivered 6 days ago, but under dispute: the shipped status, not "delivered, return until"
-    assert r.responses == ["utter_order_in_play", "utter_status_awaiting_delivery"]
+    # delivered 6 days ago, but under dispute: the shipped status, not "delivered, return until", then where
+    # the dispute stands
+    assert r.responses == ["utter_order_in_play", "utter_status_awaiting_delivery", "utter_rule_dispute_open"]
     said = r.kwargs("utter_status_awaiting_delivery")
     assert said["shipped_at"] == "Wed 28 Oct, 12:00 UTC"
     assert said["delivery_window_ends"] == "Sun 27 Dec, 12:00 UTC"  # shipped 25 days ago + 60 days
@@ -501,3 +502,62 @@ def test_answering_records_the_decision_in_the_audit_log(run, tracker, rows):
     assert len(decisions) == 1
     assert decisions[0]["actor"] == "bot:rest"
     assert json.loads(decisions[0]["detail"])["rules"]["refund"] == "refund.via_dispute"
+
+
+def test_a_status_question_about_an_order_with_a_dispute_says_where_the_dispute_stands(run, tracker):
+    # "dispte status 8100000000000011": the drone's dispute is with the platform; the shipping status alone
+    # would leave the buyer's question unanswered.
+    r = answer(run, tracker, intent="check_order_status", entities={"order_number": "8100000000000011"},
+               text="dispte status 8100000000000011")
+
+    assert r.responses == ["utter_order_in_play", "utter_status_awaiting_delivery", "utter_rule_dispute_escalated"]
+    open_dispute = answer(run, tracker, intent="check_order_status", entities={"order_number": "8100000000000010"})
+    assert open_dispute.responses[-1] == "utter_rule_dispute_open"
+    no_dispute = answer(run, tracker, intent="check_order_status", entities={"order_number": SHIPPED})
+    assert not any("dispute" in name for name in no_dispute.responses)
+
+
+def test_how_long_the_seller_has_after_a_cancel_answer_stays_with_the_order_in_play(run, tracker):
+    # "and then how long does the seller have" after the watch strap's no-cancel-button answer: the seller's
+    # time for that order, not the running shoes' pending request.
+    slots = {"order_number": "8100000000000002", "customer_id": "demo", "topic": "no_cancel_button"}
+    r = answer(run, tracker, intent="ask_cancellation_status", slots=slots, text="and then how long does the seller have")
+
+    assert r.slots.get("order_number", "8100000000000002") == "8100000000000002"
+    assert "utter_rule_cancel_payment_check" in r.responses
+    assert "utter_choose_order" not in r.responses
+
+
+def test_a_refund_question_about_a_delivered_order_offers_a_partial_refund_and_keeping_the_item(run, tracker):
+    r = answer(run, tracker, intent="ask_refund", entities={"order_number": "8100000000000014"},
+               text="can i keep it and get some money back?")
+
+    assert "utter_delivered_refund_via_dispute" in r.responses
+    assert "utter_rule_refund_via_dispute" not in r.responses
+
+
+def test_the_seller_approved_my_cancellation_names_the_one_order_whose_cancellation_was_approved(run, tracker):
+    # Four orders have a refund owed; only the bike light's cancellation was approved by the seller.
+    r = answer(run, tracker, intent="ask_refund_status",
+               text="the seller approved my cancellation almost a month ago and STILL no refund!!")
+
+    assert "utter_choose_order" not in r.responses
+    assert r.slots["order_number"] == "8100000000000017"
+    plain = answer(run, tracker, intent="ask_refund_status", text="where is my refund")
+    assert "utter_choose_order" in plain.responses
+
+
+def test_and_the_first_one_goes_back_to_the_first_order_of_the_conversation(run, tracker):
+    # The open dispute on ...10, then the escalated one on ...11, then "ok and the first one, can i escalate it".
+    history = [{"event": "slot", "name": "order_number", "value": "8100000000000010"},
+               {"event": "slot", "name": "order_number", "value": "8100000000000011"}]
+    slots = {"order_number": "8100000000000011", "customer_id": "demo", "topic": "escalation"}
+    r = answer(run, tracker, intent="escalate_dispute", slots=slots, history=history,
+               text="ok and the first one, can i escalate it myself")
+
+    assert r.slots["order_number"] == "8100000000000010"
+    assert "utter_rule_dispute_open" in r.responses
+    # one order talked about so far: "the first one" is not a way back to it
+    alone = answer(run, tracker, intent="escalate_dispute", slots=slots, history=history[1:],
+                   text="and the first one?")
+    assert alone.slots.get("order_number", "8100000000000011") == "8100000000000011"

@@ -46,6 +46,41 @@ def test_when_will_i_get_it_after_a_refund_answer_gives_the_refund_date_for_that
     assert r.slots["order_number"] == YOGA_MAT and r.slots["topic"] == "refund_status"
 
 
+def test_why_after_the_no_cancel_button_answer_gives_the_reason_for_that_order(run, tracker):
+    strap = "8100000000000002"  # payment being checked
+    r = answer(run, tracker, intent="ask_why", text="y tho",
+               slots={**IN_PLAY, "order_number": strap, "topic": "no_cancel_button"})
+
+    assert r.responses == ["utter_rule_cancel_payment_check"]
+    assert r.slots["order_number"] == strap
+
+
+def test_why_was_it_closed_after_a_refund_answer_gives_why_that_order_closed(run, tracker):
+    r = answer(run, tracker, intent="ask_why", text="fine. and why did it get closed anyway",
+               slots={**IN_PLAY, "order_number": YOGA_MAT, "topic": "refund_status"})
+
+    assert r.responses == ["utter_closed_not_shipped_in_time"]
+    assert r.slots["order_number"] == YOGA_MAT
+
+
+def test_do_i_need_to_do_anything_with_a_refund_on_its_way_says_it_is_automatic(run, tracker):
+    r = answer(run, tracker, intent="ask_options", text="do i need to do anything",
+               slots={**IN_PLAY, "order_number": YOGA_MAT, "topic": "refund_status"})
+
+    assert r.responses == ["utter_rule_refund_in_progress", "utter_followup_refund_automatic"]
+
+
+def test_a_refund_question_inside_the_dispute_form_also_says_how_much_the_dispute_asks_for(run, tracker):
+    jacket = "8100000000000006"
+    r = answer(run, tracker, intent="ask_refund", text="wait will i get the whole 58 back?", active_loop="dispute_form",
+               slots={**IN_PLAY, "order_number": jacket, "topic": "cancellation_rejected",
+                      "order_amount": "58.00 USD", "requested_slot": "dispute_reason"})
+
+    assert r.responses[-1] == "utter_dispute_refund_amount"
+    assert r.kwargs("utter_dispute_refund_amount") == {"order_amount": "58.00 USD"}
+    assert "order_number" not in r.slots  # the form's order stays
+
+
 def test_a_follow_up_keeps_what_was_offered(run, tracker):
     r = answer(run, tracker, intent="ask_if_seller_refuses", text="and if the seller refuses?",
                slots={**IN_PLAY, "order_number": LAMP, "topic": "cancel", "offer": "cancel"})
@@ -378,6 +413,9 @@ def test_every_title_is_plain_words():
 
 @pytest.mark.parametrize("text, clusters, found", [
     ("🤔🤔", [], "noise"), ("???", [], "noise"), ("", [], "noise"), ("asdkjh qwpoeiru", [0, 0], "noise"),
+    # keyboard mashing that langid would name a language for: no vowel, or five consonants in a row
+    ("asdkjh qwezz xcvb", [0, 0, 0], "noise"), ("sdfghj", [0], "noise"),
+    ("Geschwindigkeit ist gut", [0, 0, 0], "other_language"),
     ("where is my refund", [5, 7, 9, 11], None), ("8100000000000012", [], None),
     ("refund for my headphnes", [3, 4, 5, 0], None),
     ("где мой заказ", [0, 0, 0], "other_language"),

@@ -26,6 +26,7 @@ from botkit import NOW, OTHERS_ORDER, bot_event, rendering_problems, run_action,
 from orderdesk import db
 from orderdesk.repository import UnitOfWork
 from orderdesk.services import Services
+from actions.answers import template_vars
 
 UNPAID = "8100000000000001"
 AWAITING_SHIPMENT = "8100000000000003"
@@ -187,14 +188,37 @@ def test_a_dispute_on_an_order_that_has_not_shipped_is_refused(run, tracker, cou
     assert count(db.disputes, db.disputes.c.order_id == AWAITING_SHIPMENT) == 0
 
 
-def test_without_a_yes_no_dispute_is_opened_and_the_buyer_hears_until_when_they_can(run, tracker, count):
+def protection_end(svc, oid: str) -> str:
+    return template_vars(svc.explain(oid, customer_id="demo", record=False))["dispute_until"]
+
+
+def test_without_a_yes_no_dispute_is_opened_and_the_buyer_hears_until_when_they_can(run, tracker, count, svc):
     before = count(db.disputes)
     slots = dispute_slots(SHIPPED, confirm=False, deadline="Sun 31 Jan 2027, 12:00 UTC")
     r = run(ActionSubmitDispute(), tracker(intent="deny", slots=slots))
 
     assert r.responses == ["utter_dispute_not_filed"]
-    assert r.kwargs("utter_dispute_not_filed") == {"dispute_until": "Sun 31 Jan 2027, 12:00 UTC"}
+    assert r.kwargs("utter_dispute_not_filed") == {"dispute_until": protection_end(svc, SHIPPED)}
     assert count(db.disputes) == before
+
+
+def test_not_now_to_a_dispute_offer_names_the_end_of_buyer_protection_not_the_delivery_window(run, tracker, svc):
+    answered = run(ActionAnswerQuestion(), tracker(intent="report_not_received", text="my speaker hasn't come",
+                                                   slots={"customer_id": "demo", "order_number": SHIPPED}))
+    assert answered.slots["offer"] == "dispute"
+    window_end = answered.slots["deadline"]  # what the answer turned on: the delivery window's end
+
+    r = run(ActionDeclineOffer(), tracker(intent="deny", slots={"customer_id": "demo", "order_number": SHIPPED,
+                                                                "offer": "dispute", "deadline": window_end}))
+
+    assert r.kwargs("utter_dispute_not_filed") == {"dispute_until": protection_end(svc, SHIPPED)}
+    assert r.kwargs("utter_dispute_not_filed")["dispute_until"] != window_end
+
+
+def test_without_an_order_the_not_filed_answer_falls_back_to_the_deadline_slot(run, tracker):
+    r = run(ActionSubmitDispute(), tracker(intent="deny", slots={"deadline": "Sun 31 Jan 2027, 12:00 UTC"}))
+
+    assert r.kwargs("utter_dispute_not_filed") == {"dispute_until": "Sun 31 Jan 2027, 12:00 UTC"}
 
 
 def test_an_existing_dispute_is_reported_not_duplicated(run, tracker, count):

@@ -183,3 +183,67 @@ def test_a_refund_amount_that_is_not_above_zero_and_at_most_the_order_amount_is_
     assert r.responses == ["utter_invalid_refund_amount"]
     assert r.kwargs("utter_invalid_refund_amount") == {"order_amount": "19.50 USD"}
     assert r.slots["refund_amount"] is None
+
+
+# --------------------------------------------------------------------------- not an answer (issue 8, point 4)
+
+@pytest.mark.parametrize("typed", ["actually no ill keep it", "nvm", "hold off, I'll keep the lamp"])
+def test_calling_the_cancellation_off_at_the_reason_ends_the_form_without_a_reason(run, tracker, typed):
+    r = validate_cancel(run, tracker, typed)
+
+    assert r.slots["cancel_reason"] is None
+    assert r.slots["requested_slot"] is None  # the form ends; its submit action files nothing
+
+
+def test_i_changed_my_mind_at_the_reason_question_is_a_reason_not_a_call_off(run, tracker):
+    r = validate_cancel(run, tracker, "I changed my mind")
+
+    assert r.slots["cancel_reason"] == "other"
+    assert "requested_slot" not in r.slots
+
+
+@pytest.mark.parametrize("typed", ["wait will i get the whole 58 back?", "do i get all my money back",
+                                   "how much will the refund be?"])
+def test_a_money_question_at_the_dispute_reason_is_answered_and_never_stored(run, tracker, typed):
+    r = validate_dispute(run, tracker, "dispute_reason", typed)
+
+    assert r.slots["dispute_reason"] is None and "dispute_description" not in r.slots
+    assert r.responses == ["utter_dispute_refund_amount"]
+    assert r.kwargs("utter_dispute_refund_amount") == {"order_amount": "19.50 USD"}
+
+
+@pytest.mark.parametrize("slot", ["dispute_reason", "dispute_description"])
+def test_another_question_in_the_dispute_form_is_acknowledged_and_never_stored(run, tracker, slot):
+    r = validate_dispute(run, tracker, slot, "what happens with the photos?")
+
+    assert r.slots[slot] is None
+    assert r.responses == ["utter_form_question_noted"]
+
+
+def test_a_question_at_the_cancel_reason_is_not_stored_as_reason_other(run, tracker):
+    r = validate_cancel(run, tracker, "why do you need to know that?")
+
+    assert r.slots["cancel_reason"] is None
+    assert r.responses == ["utter_form_question_noted"]
+
+
+def test_a_long_description_that_asks_something_on_the_way_is_kept(run, tracker):
+    typed = "Why would they send this? The speaker is cracked on the side and makes no sound at all."
+    r = validate_dispute(run, tracker, "dispute_description", typed)
+
+    assert r.slots["dispute_description"] == typed
+
+
+@pytest.mark.parametrize("typed", ["ok do it", "si, yes file it", "yes pls", "ok go ahead"])
+def test_a_typed_go_ahead_at_the_reason_question_asks_for_the_reason_again_and_files_nothing(run, tracker, typed):
+    cancel = validate_cancel(run, tracker, typed)
+    dispute = validate_dispute(run, tracker, "dispute_reason", typed)
+
+    assert cancel.slots == {"cancel_reason": None}
+    assert dispute.slots == {"dispute_reason": None}
+
+
+def test_a_go_ahead_that_gives_a_reason_keeps_the_reason(run, tracker):
+    r = validate_cancel(run, tracker, "yes, i ordered it twice")
+
+    assert r.slots["cancel_reason"] == "duplicate_order"
