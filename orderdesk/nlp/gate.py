@@ -63,6 +63,11 @@ VOWELS = "aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿąęő"
 CONSONANT_RUN = re.compile(r"[^\W\d_%s]{5,}" % VOWELS, re.IGNORECASE)
 
 
+# The classifier's confidence above which a message of unknown words that are not keyboard mashing keeps
+# its intent: character n-grams read "refnd" and "cancle" where the word list does not know them.
+TRUSTED = 0.9
+
+
 def unpronounceable(word: str) -> bool:
     """No vowel at all ("xcvb"), or five consonants in a row ("asdkjh"): no language's word."""
     w = word.lower()
@@ -75,9 +80,10 @@ def mashed(words: List[str]) -> bool:
 
 
 def verdict(text: str, clusters: Optional[List[int]], has_entities: bool,
-            classify=_LangId.classify) -> Optional[str]:
+            classify=_LangId.classify, confidence: float = 0.0) -> Optional[str]:
     """"other_language", "noise", or None (leave the classifier's answer). `clusters` are the Brown
-    clusters of the message's words (0: not a known English word)."""
+    clusters of the message's words (0: not a known English word); `confidence` is the classifier's
+    for its intent: a misspelt or text-speak message it is sure of ("refnd", "y tho") is not noise."""
     if has_entities:
         return None
     words = LETTERS.findall(text or "")
@@ -95,6 +101,8 @@ def verdict(text: str, clusters: Optional[List[int]], has_entities: bool,
     lang, p = classify(text)
     if lang != "en" and p >= CONFIDENCE:
         return OTHER_LANGUAGE
+    if known == 0 and confidence >= TRUSTED:
+        return None
     return "noise" if known == 0 else None
 
 
@@ -112,8 +120,9 @@ class MessageGate(GraphComponent):
             text = m.get(TEXT) or ""
             doc = m.get(SPACY_DOCS[TEXT])
             clusters = [t.cluster for t in doc if LETTERS.search(t.text)] if doc is not None else None
-            found = verdict(text, clusters, bool(m.get(ENTITIES)))
             intent = (m.get(INTENT) or {}).get("name")
+            sure = (m.get(INTENT) or {}).get("confidence") or 0.0 if intent != FALLBACK else 0.0
+            found = verdict(text, clusters, bool(m.get(ENTITIES)), confidence=sure)
             if found is None and intent == FALLBACK and sounds_angry(text):
                 m.set(INTENT, {"name": COMPLAIN, "confidence": 1.0}, add_to_output=True)
             elif found == "noise":

@@ -427,6 +427,16 @@ def test_the_gate_marks_wordless_unknown_and_foreign_messages(text, clusters, fo
     assert verdict(text, clusters, has_entity) == found
 
 
+@pytest.mark.parametrize("text, clusters", [("refnd", [0]), ("y tho", [0])])
+def test_a_misspelt_message_the_classifier_is_sure_of_keeps_its_intent(text, clusters):
+    def english_or_unsure(_text):
+        return "en", 0.5
+
+    assert verdict(text, clusters, False, classify=english_or_unsure) == "noise"
+    assert verdict(text, clusters, False, classify=english_or_unsure, confidence=0.95) is None
+    assert verdict("asdkjh qwpoeiru", [0, 0], False, confidence=0.99) == "noise"  # mashing stays noise
+
+
 @pytest.mark.parametrize("text, response", [
     ("¿dónde está mi reembolso? quiero cancelar mi pedido", "utter_other_language_es"),
     ("meu pacote não chegou, quero o meu dinheiro de volta", "utter_other_language_pt"),
