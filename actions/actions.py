@@ -155,6 +155,8 @@ def other_questions(text: str, answered: str) -> list[str]:
 TOPIC_WORDS = (
     (re.compile(r"\bwhere (does|will|would) (the|my) (refund|money) go\b", re.I), "refund_destination"),
     (re.compile(r"\b(refund|money back|my money)\b", re.I), "refund_status"),
+    # "full or partial, can i choose": how much comes back
+    (re.compile(r"\b(full|partial|part of (it|the money)|all of it|everything back)\b", re.I), "refund"),
     (re.compile(r"\bcancel", re.I), "cancel"),
     (re.compile(r"\b(return|send (it|them) back)\b", re.I), "return"),
     (re.compile(r"\bdispute", re.I), "dispute"),
@@ -462,7 +464,7 @@ class ActionSubmitCancellation(Action):
             confirm = True  # unpaid: the accepted offer ("cancel it now?") was the confirmation
         if not confirm or not order_number:
             dispatcher.utter_message(response="utter_cancellation_not_filed", order_number=order_number or "-")
-            return reset
+            return reset + [FollowupAction("action_listen")]  # the form was called off: wait for the buyer
         reason = tracker.get_slot("cancel_reason") or "other"
         try:
             outcome = get_services().request_cancellation(
@@ -495,7 +497,7 @@ class ActionSubmitDispute(Action):
         order_number = tracker.get_slot("order_number")
         if not tracker.get_slot("dispute_confirm") or not order_number:
             dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=dispute_until(tracker))
-            return reset
+            return reset + [FollowupAction("action_listen")]  # the form was called off: wait for the buyer
         try:
             outcome = get_services().open_dispute(
                 order_number, reason=tracker.get_slot("dispute_reason") or "not_as_described",
@@ -523,6 +525,12 @@ class ActionEscalateDispute(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         order_number = tracker.get_slot("order_number")
         events = clear("offer")
+        named = order_number_in(tracker)
+        if named and order_number and named != order_number:
+            # "and my other dispute 81...11?" while escalating this one is offered: a question about that
+            # order, never a yes to escalate this one.
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            return events + ActionAnswerQuestion().respond(dispatcher, tracker, intent)
         if not order_number:
             dispatcher.utter_message(response="utter_ask_order_number")
             return events

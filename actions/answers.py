@@ -53,7 +53,11 @@ def plan_answer(question: Optional[str], decision: Decision) -> tuple[list[str],
                 responses.append(rule_response(decision, "dispute"))
             continue
         if q == "destination":
-            responses.append(destination_response(o.payment_method))
+            if decision.answers()["refund"].rule == "refund.in_progress":
+                # A refund on its way: where it goes, with how much and by when (that answer names the destination).
+                responses.append(rule_response(decision, "refund"))
+            else:
+                responses.append(destination_response(o.payment_method))
             continue
         a: Answer = decision.answers()[q]
         said = rule_response(decision, q)

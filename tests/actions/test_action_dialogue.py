@@ -210,6 +210,17 @@ def test_a_new_answer_resets_what_the_previous_one_offered_and_any_half_form(run
     assert r.slots["order_number"] == KEYBOARD
 
 
+def test_where_a_refund_on_its_way_goes_says_how_much_and_by_when_too(run, tracker):
+    on_its_way = answer(run, tracker, intent="ask_refund_destination", text="where does the yoga mat money go",
+                        slots={**IN_PLAY, "order_number": YOGA_MAT})
+    no_refund_yet = answer(run, tracker, intent="ask_refund_destination", text="where would the lamp money go",
+                           slots={**IN_PLAY, "order_number": LAMP})
+
+    assert "utter_rule_refund_in_progress" in on_its_way.responses
+    assert not any(r.startswith("utter_refund_destination_") for r in on_its_way.responses)
+    assert any(r.startswith("utter_refund_destination_") for r in no_refund_yet.responses)
+
+
 def test_a_question_inside_a_form_does_not_change_the_forms_order(run, tracker):
     r = answer(run, tracker, intent="ask_refund_destination", text="where does the money for the keyboard go",
                active_loop="cancel_form", slots={**IN_PLAY, "order_number": LAMP})
@@ -271,6 +282,14 @@ def test_an_unclear_form_answer_with_no_form_running_is_answered_by_its_words_fo
     assert "utter_rule_refund_dispute_escalated" in r.responses
     kinds = [(e.get("event"), e.get("name")) for e in r.events]
     assert kinds[-2:] == [("active_loop", None), ("followup", "action_listen")]
+
+
+def test_full_or_partial_with_no_form_running_is_a_question_about_how_much_comes_back(run, tracker):
+    trk = _inform(tracker, "full or partial, can i choose", [("inform", 0.95), ("ask_refund", 0.02)],
+                  order_number=YOGA_MAT, topic="refund")
+    r = run(ActionAnswerInform(), trk)
+
+    assert "utter_anything_else" not in r.responses and r.responses
 
 
 def test_a_bare_form_answer_with_no_form_running_gets_anything_else(run, tracker):

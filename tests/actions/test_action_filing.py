@@ -106,6 +106,8 @@ def test_without_a_yes_no_cancellation_is_filed(run, tracker, count, confirm):
     assert r.kwargs("utter_cancellation_not_filed") == {"order_number": AWAITING_SHIPMENT}
     assert count(db.cancellation_requests) == before
     assert cleared(r, *CANCEL_FORM_SLOTS, "offer")
+    # a form called off is not asked again: the bot waits for the buyer
+    assert {"event": "followup", "name": "action_listen"} in [{k: e.get(k) for k in ("event", "name")} for e in r.events]
 
 
 def test_without_an_order_in_play_no_cancellation_is_filed(run, tracker, count):
@@ -200,6 +202,7 @@ def test_without_a_yes_no_dispute_is_opened_and_the_buyer_hears_until_when_they_
     assert r.responses == ["utter_dispute_not_filed"]
     assert r.kwargs("utter_dispute_not_filed") == {"dispute_until": protection_end(svc, SHIPPED)}
     assert count(db.disputes) == before
+    assert {"event": "followup", "name": "action_listen"} in [{k: e.get(k) for k in ("event", "name")} for e in r.events]
 
 
 def test_not_now_to_a_dispute_offer_names_the_end_of_buyer_protection_not_the_delivery_window(run, tracker, svc):
@@ -245,6 +248,16 @@ def test_an_open_dispute_is_escalated_once(run, tracker, rows):
                    if '"escalation"' in a["detail"]]
     assert len(escalations) == 1
     assert first.slots == second.slots == {"offer": None}
+
+
+def test_naming_another_order_while_escalation_is_offered_escalates_nothing(run, tracker, rows):
+    slots = {"order_number": OPEN_DISPUTE, "customer_id": "demo", "offer": "escalate"}
+    r = run(ActionEscalateDispute(), tracker(intent="escalate_dispute", slots=slots,
+                                             entities={"order_number": AUTO_ESCALATED}))
+
+    assert "utter_escalated" not in r.responses and r.responses
+    assert rows(db.disputes, db.disputes.c.order_id == OPEN_DISPUTE)[0]["state"] == "open"
+    assert r.slots.get("order_number") == AUTO_ESCALATED
 
 
 def test_a_dispute_the_platform_already_took_over_is_reported_as_escalated(run, tracker):
