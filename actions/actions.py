@@ -518,6 +518,10 @@ class ActionSubmitDispute(Action):
         return reset + [SlotSet("order_status", outcome.decision.status.value)]
 
 
+# "ok i'll wait", "let me wait", "not yet": an answer to an offer that says no for now.
+WAITS = re.compile(r"\b(i'?ll|i will|i'?d rather|let me|gonna|going to|i can) (just )?wait\b|^\W*(no\W+)?not (yet|now)\b", re.I)
+
+
 class ActionEscalateDispute(Action):
     def name(self) -> str:
         return "action_escalate_dispute"
@@ -525,6 +529,9 @@ class ActionEscalateDispute(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         order_number = tracker.get_slot("order_number")
         events = clear("offer")
+        if WAITS.search(_text(tracker)):
+            # "ok ill wait" to "shall I escalate it now?": not a yes; nothing is escalated.
+            return ActionDeclineOffer().run(dispatcher, tracker, domain)
         named = order_number_in(tracker)
         if named and order_number and named != order_number:
             # "and my other dispute 81...11?" while escalating this one is offered: a question about that
@@ -581,7 +588,11 @@ class ActionDeclineOffer(Action):
             dispatcher.utter_message(response="utter_dispute_not_filed", dispute_until=dispute_until(tracker))
         else:
             dispatcher.utter_message(response="utter_anything_else")
-        return clear("offer", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)
+        events = clear("offer", *DISPUTE_FORM_SLOTS, *CANCEL_FORM_SLOTS)
+        if tracker.active_loop_name in ("cancel_form", "dispute_form"):
+            # "actually no ill keep it" in the middle of the form: the form ends too, and is not asked again.
+            events += [*clear("requested_slot"), ActiveLoop(None), FollowupAction("action_listen")]
+        return events
 
 
 class ActionAnswerInform(Action):
@@ -748,11 +759,18 @@ class ActionAskAffirmation(Action):
             # "can you undo it"): answer it for that order rather than ask, as a follow-up keeps the topic.
             return ActionAnswerQuestion().respond(dispatcher, tracker, top) + [
                 ActiveLoop(None), FollowupAction("action_listen")]
+        short_followup = next((c for c in candidates[:2] if c in FOLLOWUPS), None)
+        if tracker.get_slot("order_number") and short_followup and len(_text(tracker).split()) <= 3:
+            # "how long", "and then?" with an order in play: a follow-up about it, not a new topic to pick.
+            return ActionAnswerQuestion().respond(dispatcher, tracker, short_followup) + [
+                ActiveLoop(None), FollowupAction("action_listen")]
         if just_thanks(_text(tracker)) or ("thank" in candidates[:2] and top not in CLARIFY):
             dispatcher.utter_message(response="utter_you_are_welcome")  # "ok thx"
             return [ActiveLoop(None), FollowupAction("action_listen")]
         worded = topic_from_words(_text(tracker))
-        if top == "inform" and worded and tracker.get_slot("order_number") and not tracker.get_slot("requested_slot"):
+        close_call = worded in {topic_of(i) for i in candidates[:2]}  # "will i get my money back": refund or its status
+        if (top == "inform" or close_call) and worded and tracker.get_slot("order_number") \
+                and not tracker.get_slot("requested_slot"):
             # "will i get all my money back": unclear between a form's answer and a question, with no form to
             # answer and an order in play. The question its words name, for that order (as action_answer_inform).
             return ActionAnswerQuestion().respond(dispatcher, tracker, ASKED[worded].intent) + [
@@ -763,8 +781,10 @@ class ActionAskAffirmation(Action):
             return ActionAnswerQuestion().respond(dispatcher, tracker, likely[0]) + [
                 ActiveLoop(None), FollowupAction("action_listen")]
         if not likely:
+            # Nothing to read (emoji, keyboard mashing): the menu, and the next message starts afresh rather
+            # than as a second failed try ("sorry cat walked on my laptop. wheres my refund").
             dispatcher.utter_message(response="utter_menu")
-            return []
+            return [ActiveLoop(None), FollowupAction("action_listen")]
         item = tracker.get_slot("order_item")
         number = order_number_in(tracker)
         entities = ('{"order_number":"%s"}' % re.sub(r"\D", "", number)) if number else ""

@@ -154,6 +154,9 @@ def plan_followup(kind: str, about: Optional[str], decision: Decision) -> list[s
         if o.status.value == "closed" and answers["refund"].allowed:
             return [rule("refund")]
         return ["utter_status_delivered" if delivered else f"utter_status_{o.status.value}"]
+    if family == "cancel" and answers["cancel"].rule == "cancel.completed" and answers["dispute"].allowed:
+        # "how long do i have" after "it can't be cancelled": the date left is the dispute's.
+        return [rule("cancel"), rule("dispute")]
     return [rule(family)]
 
 

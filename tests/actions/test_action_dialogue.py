@@ -292,6 +292,24 @@ def test_full_or_partial_with_no_form_running_is_a_question_about_how_much_comes
     assert "utter_anything_else" not in r.responses and r.responses
 
 
+def test_a_close_call_between_two_refund_questions_is_answered_not_asked_back(run, tracker):
+    trk = _inform(tracker, "will i get my money back",
+                  [("nlu_fallback", 0.4), ("ask_refund", 0.35), ("ask_refund_status", 0.31), ("ask_return", 0.1)],
+                  order_number=YOGA_MAT, topic="not_received")
+    trk.latest_message["intent"] = {"name": "nlu_fallback", "confidence": 0.4}
+    r = run(ActionAskAffirmation(), trk)
+
+    assert "utter_clarify" not in r.responses and "utter_rule_refund_in_progress" in r.responses
+
+
+def test_how_long_after_it_cannot_be_cancelled_gives_the_dispute_date(run, tracker):
+    r = answer(run, tracker, intent="ask_when", text="how long do i have",
+               slots={**IN_PLAY, "order_number": SCARF, "topic": "cancel"})
+
+    assert r.responses[0].startswith("utter_rule_cancel")
+    assert any(x.startswith("utter_rule_dispute") for x in r.responses[1:])
+
+
 def test_a_bare_form_answer_with_no_form_running_gets_anything_else(run, tracker):
     trk = _inform(tracker, "12.50", [("inform", 0.95), ("ask_refund", 0.01)], order_number=YOGA_MAT)
     r = run(ActionAnswerInform(), trk)
@@ -422,7 +440,19 @@ def test_clarification_offers_buyer_readable_titles_and_keeps_the_order_number(r
 def test_a_fallback_with_no_ranking_gets_the_menu(run, tracker):
     trk = tracker(intent="nlu_fallback", text="🤔")
     trk.latest_message["intent_ranking"] = []
-    assert run(ActionAskAffirmation(), trk).responses == ["utter_menu"]
+    r = run(ActionAskAffirmation(), trk)
+    assert r.responses == ["utter_menu"]
+    # the next message starts afresh, not as a second failed try at this one
+    assert ("active_loop", None) in [(e.get("event"), e.get("name")) for e in r.events]
+
+
+def test_a_short_follow_up_with_an_order_in_play_is_answered_not_asked_back(run, tracker):
+    trk = _inform(tracker, "how long", [("nlu_fallback", 0.4), ("ask_refund_status", 0.3), ("ask_when", 0.28)],
+                  order_number=YOGA_MAT, topic="refund_status")
+    trk.latest_message["intent"] = {"name": "nlu_fallback", "confidence": 0.4}
+    r = run(ActionAskAffirmation(), trk)
+
+    assert "utter_clarify" not in r.responses and "utter_rule_refund_in_progress" in r.responses
 
 
 def test_every_title_is_plain_words():

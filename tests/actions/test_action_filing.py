@@ -260,6 +260,22 @@ def test_naming_another_order_while_escalation_is_offered_escalates_nothing(run,
     assert r.slots.get("order_number") == AUTO_ESCALATED
 
 
+@pytest.mark.parametrize("text", ["ok ill wait", "I'll just wait", "not yet"])
+def test_saying_you_will_wait_to_an_escalation_offer_escalates_nothing(run, tracker, rows, text):
+    slots = {"order_number": OPEN_DISPUTE, "customer_id": "demo", "offer": "escalate"}
+    r = run(ActionEscalateDispute(), tracker(intent="affirm", text=text, slots=slots))
+
+    assert "utter_escalated" not in r.responses and r.slots.get("offer", "x") is None
+    assert rows(db.disputes, db.disputes.c.order_id == OPEN_DISPUTE)[0]["state"] == "open"
+
+
+def test_a_yes_that_mentions_the_seller_not_answering_yet_still_escalates(run, tracker):
+    slots = {"order_number": OPEN_DISPUTE, "customer_id": "demo", "offer": "escalate"}
+    r = run(ActionEscalateDispute(), tracker(intent="affirm", text="yes, the seller has not yet answered", slots=slots))
+
+    assert r.responses == ["utter_escalated"]
+
+
 def test_a_dispute_the_platform_already_took_over_is_reported_as_escalated(run, tracker):
     r = run(ActionEscalateDispute(), tracker(intent="escalate_dispute",
                                              slots={"order_number": AUTO_ESCALATED, "customer_id": "demo"}))
@@ -292,6 +308,17 @@ def test_declining_an_offer_files_nothing_and_forgets_the_offer(run, tracker, co
     assert r.responses == [response]
     assert (count(db.cancellation_requests), count(db.disputes)) == before
     assert cleared(r, "offer", *CANCEL_FORM_SLOTS, *DISPUTE_FORM_SLOTS)
+
+
+def test_declining_in_the_middle_of_the_form_ends_the_form_and_waits(run, tracker, count):
+    before = count(db.cancellation_requests)
+    r = run(ActionDeclineOffer(), tracker(intent="deny", text="actually no ill keep it", active_loop="cancel_form",
+                                          slots={"offer": "cancel", "order_number": AWAITING_SHIPMENT,
+                                                 "requested_slot": "cancel_reason"}))
+
+    assert r.responses == ["utter_cancellation_not_filed"] and count(db.cancellation_requests) == before
+    kinds = [(e.get("event"), e.get("name")) for e in r.events]
+    assert ("active_loop", None) in kinds and ("followup", "action_listen") in kinds
 
 
 def test_stopping_a_form_clears_what_it_collected(run, tracker):
