@@ -74,6 +74,19 @@ def just_goes_ahead(text: str) -> bool:
     return bool(words) and all(w in GO_AHEAD_WORDS for w in words)
 
 
+def _typed_reason(slot: str, text: str, codes, keywords, default: str, dispatcher: CollectingDispatcher,
+                  tracker: Tracker) -> tuple[Optional[str], Optional[dict[str, Any]]]:
+    """A reason the buyer clicked or typed: (its code, None); or (None, the slot's events) when the text is a
+    go-ahead (the form asks again), a call-off or a question (`_not_an_answer`)."""
+    if text not in codes and not _match(text, keywords):
+        if just_goes_ahead(text):
+            return None, {slot: None}
+        other = _not_an_answer(slot, text, dispatcher, tracker)
+        if other is not None:
+            return None, other
+    return (text if text in codes else (_match(text, keywords) or default)), None
+
+
 def _match(text: str, table) -> Optional[str]:
     t = text.lower()
     for pattern, code in table:
@@ -101,13 +114,10 @@ class ValidateCancelForm(FormValidationAction):
     def validate_cancel_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
-        if text not in CANCELLATION_REASONS and not _match(text, CANCEL_KEYWORDS):
-            if just_goes_ahead(text):
-                return {"cancel_reason": None}
-            other = _not_an_answer("cancel_reason", text, dispatcher, tracker)
-            if other is not None:
-                return other
-        code = text if text in CANCELLATION_REASONS else (_match(text, CANCEL_KEYWORDS) or "other")
+        code, not_one = _typed_reason("cancel_reason", text, CANCELLATION_REASONS, CANCEL_KEYWORDS, "other",
+                                      dispatcher, tracker)
+        if not_one is not None:
+            return not_one
         return {"cancel_reason": code, "cancel_reason_label": cancel_reason_label(code)}
 
 
@@ -144,13 +154,10 @@ class ValidateDisputeForm(FormValidationAction):
     def validate_dispute_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
-        if text not in DISPUTE_REASONS and not _match(text, DISPUTE_KEYWORDS):
-            if just_goes_ahead(text):
-                return {"dispute_reason": None}
-            other = _not_an_answer("dispute_reason", text, dispatcher, tracker)
-            if other is not None:
-                return other
-        code = text if text in DISPUTE_REASONS else (_match(text, DISPUTE_KEYWORDS) or "not_as_described")
+        code, not_one = _typed_reason("dispute_reason", text, DISPUTE_REASONS, DISPUTE_KEYWORDS, "not_as_described",
+                                      dispatcher, tracker)
+        if not_one is not None:
+            return not_one
         out: dict[str, Any] = {"dispute_reason": code, "dispute_reason_label": dispute_reason_label(code)}
         if code in NOT_ARRIVED:
             limit, currency = _order_amount(tracker)

@@ -121,7 +121,7 @@ class MessageGate(GraphComponent):
             doc = m.get(SPACY_DOCS[TEXT])
             clusters = [t.cluster for t in doc if LETTERS.search(t.text)] if doc is not None else None
             intent = (m.get(INTENT) or {}).get("name")
-            sure = (m.get(INTENT) or {}).get("confidence") or 0.0 if intent != FALLBACK else 0.0
+            sure = 0.0 if intent == FALLBACK else (m.get(INTENT) or {}).get("confidence") or 0.0
             found = verdict(text, clusters, bool(m.get(ENTITIES)), confidence=sure)
             if found is None and intent == FALLBACK and sounds_angry(text):
                 m.set(INTENT, {"name": COMPLAIN, "confidence": 1.0}, add_to_output=True)

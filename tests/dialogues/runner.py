@@ -182,6 +182,7 @@ class Servers:
         self.rest_token = os.environ.get("ORDERDESK_REST_TOKEN") or secrets.token_urlsafe(24)
         self.api_token = secrets.token_urlsafe(24)
         self.procs: list[subprocess.Popen] = []
+        self._services: Any = None  # the order store's services, for the demo-data resets
         self.logs: list[Any] = []
 
     @property
@@ -265,9 +266,9 @@ class Servers:
         from orderdesk.importer import import_payload
         from orderdesk.runtime import services, wipe
 
-        svc = self.__dict__.get("_services")
-        if svc is None:  # built once: the engine and the schema check are the slow part of a reset
-            svc = self._services = services(self.db_url)
+        if self._services is None:  # built once: the engine and the schema check need not be repeated
+            self._services = services(self.db_url)
+        svc = self._services
         payload = demo_payload(svc.clock())
         if linked_sender:
             payload["customers"][0]["chat_ids"] = {"rest": linked_sender}
