@@ -34,7 +34,7 @@ spacy-model: $(STAMP)
 # Trains only when data/, domain.yml, config.yml or the spaCy builder changed (the model is named by their hash),
 # and then only the components the change reaches (Rasa's cache in .rasa/cache).
 model: spacy-model
-	$(SAY) "Rasa model: trained only when its inputs changed (first time about 8.5 minutes on 2 cores; a wording change in domain.yml about half a minute)"
+	$(SAY) "Rasa model: trained only when its inputs changed (first time about 3 minutes on 2 quiet cores; a wording change in domain.yml about half a minute)"
 	@$(PY) -m orderdesk.nlp.train
 
 run: model

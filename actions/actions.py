@@ -10,7 +10,7 @@ import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from orderdesk.candidates import Candidate, items_named, named_by_state, the_one
@@ -815,6 +815,38 @@ class ActionAskAffirmation(Action):
         except ServiceError:
             return False
         return bool(items_named(_text(tracker), orders))
+
+
+def _reply_before_latest_message(tracker: Tracker) -> Optional[str]:
+    """The response name of the bot's last reply before the buyer's latest message (None: none, or free text)."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_latest:
+                return None  # two messages with no reply between them
+            seen_latest = True
+        elif seen_latest and event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's give-up step, with one exception. Rasa gives up on a second unclear message in a row ("still don't
+    understand"), but after the menu shown for a message with nothing to read (emoji, keyboard mashing) the
+    next message is the buyer's first real try ("sorry cat walked on my laptop. wheres the refund for my
+    keyboard"): it is read afresh, as the first unclear message of a conversation is. Otherwise (after a
+    clarification the buyer did not take, or the dialogue policies unsure what to do next) Rasa's own answer:
+    utter_default, and the message is taken back."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        unclear = (tracker.latest_message.get("intent") or {}).get("name") == "nlu_fallback"
+        if unclear and _reply_before_latest_message(tracker) == "utter_menu":
+            return ActionAskAffirmation().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]
 
 
 class ActionSessionStart(Action):

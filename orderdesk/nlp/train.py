@@ -54,7 +54,7 @@ def train(root: Path = ROOT) -> Path:
            "--config", "config.yml", "--out", "models", "--fixed-model-name", target.name[: -len(".tar.gz")]]
     # No --force: Rasa's cache (.rasa/cache) reuses every component whose inputs did not change
     # (orderdesk.nlp.spacy_nlp fingerprints the spaCy pipeline by its files), so a wording edit in
-    # domain.yml retrains in seconds; a fresh clone trains everything (about 3.5 minutes on 2 cores).
+    # domain.yml retrains in seconds; a fresh clone trains everything (about 3 minutes on 2 quiet cores).
     print("training the Rasa model (inputs changed):", "rasa", " ".join(cmd[4:]), file=sys.stderr)
     subprocess.run(cmd, cwd=root, check=True, stdout=sys.stderr)
     old = sorted((root / "models").glob("orderdesk-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)

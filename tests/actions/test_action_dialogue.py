@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from actions.actions import (ActionAnswerInform, ActionAnswerQuestion, ActionAskAffirmation, ActionAskHandoffNote, ActionHumanHandoff,
+from actions.actions import (ActionAnswerInform, ActionAnswerQuestion, ActionAskAffirmation, ActionAskHandoffNote,
+                             ActionDefaultFallback, ActionHumanHandoff,
                              ActionOtherLanguage, ActionResumeBot, ActionSessionStart, ActionSubmitCancellation)
 from actions.topics import TITLES, title
 from actions.forms import ValidateCancelForm, ValidateDisputeForm, ValidateHandoffForm
@@ -308,6 +309,45 @@ def test_how_long_after_it_cannot_be_cancelled_gives_the_dispute_date(run, track
 
     assert r.responses[0].startswith("utter_rule_cancel")
     assert any(x.startswith("utter_rule_dispute") for x in r.responses[1:])
+
+
+def _unclear_after(tracker, reply, text, ranking):
+    """An unclear message (nlu_fallback) right after the bot's reply `reply` to an earlier unclear one."""
+    history = [{"event": "user", "text": "asdkjh qwezz", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+               {"event": "bot", "text": "...", "metadata": {"utter_action": reply}},
+               {"event": "action", "name": "action_listen"}]
+    trk = tracker(intent="nlu_fallback", text=text, slots=IN_PLAY, history=history)
+    trk.latest_message["intent_ranking"] = [{"name": n, "confidence": c} for n, c in ranking]
+    return trk
+
+
+def test_the_first_real_try_after_the_menu_for_keyboard_mashing_is_read_afresh(run, tracker):
+    # Rasa gives up on a second unclear message in a row; after the menu, it is the buyer's first real try.
+    trk = _unclear_after(tracker, "utter_menu", "sorry cat walked on my laptop lol. wheres the refund for my keyboard",
+                         [("nlu_fallback", 0.4), ("ask_refund_status", 0.39), ("out_of_scope", 0.23)])
+    r = run(ActionDefaultFallback(), trk)
+
+    assert "utter_default" not in r.responses
+    assert any(KEYBOARD in str(m) for m in r.messages), r.responses  # found by its item name
+    assert not any(e.get("event") == "rewind" for e in r.events)
+
+
+def test_a_second_unclear_message_after_the_clarification_buttons_gets_rasas_answer(run, tracker):
+    trk = _unclear_after(tracker, "utter_clarify", "hmm the thing with the stuff",
+                         [("nlu_fallback", 0.4), ("ask_refund_status", 0.3), ("out_of_scope", 0.2)])
+    r = run(ActionDefaultFallback(), trk)
+
+    assert r.responses == ["utter_default"]
+    assert [e.get("event") for e in r.events] == ["rewind"]
+
+
+def test_the_dialogue_policies_falling_back_get_rasas_answer_even_after_the_menu(run, tracker):
+    # The rule policy's core fallback: a clear intent, no next action. Not a second try at reading the message.
+    trk = _unclear_after(tracker, "utter_menu", "wheres the refund for my keyboard", [("ask_refund_status", 0.9)])
+    trk.latest_message["intent"] = {"name": "ask_refund_status", "confidence": 0.9}
+    r = run(ActionDefaultFallback(), trk)
+
+    assert r.responses == ["utter_default"]
 
 
 def test_a_bare_form_answer_with_no_form_running_gets_anything_else(run, tracker):

@@ -44,6 +44,10 @@ def all_rule_ids() -> list[str]:
     return [rule for rules in RULES.values() for rule in rules]
 
 
+# Rasa's key, in a bot message's metadata, for the response the message came from: a name, not a response.
+NOT_RESPONSES = {"utter_action"}
+
+
 def literal_response_names() -> set[str]:
     """Every complete `utter_...` string literal in actions/*.py (f-string and prefix pieces excluded)."""
     names: set[str] = set()
@@ -54,7 +58,7 @@ def literal_response_names() -> set[str]:
             if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in in_fstrings
                     and re.fullmatch(r"utter_[a-z0-9_]*[a-z0-9]", node.value)):
                 names.add(node.value)
-    return names
+    return names - NOT_RESPONSES
 
 
 def offer_values(domain) -> list[str]:

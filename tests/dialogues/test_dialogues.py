@@ -45,15 +45,7 @@ def test_the_development_set_is_big_enough_and_names_are_unique():
 
 # Known gaps: conversations that do not pass yet, each with what goes wrong. Strict: once one passes, its
 # entry must go (the run fails until it does). Listed in the README's known gaps; fixed by name, never loosened.
-KNOWN_GAPS = {
-    "a misspelled cancel of the lamp goes through the whole form in casual words":
-        "'y cant i just cancel it myself' while a cancellation is offered is read as asking to cancel, so the "
-        "offer's rule starts the form instead of answering why the seller must approve (needs a rule for "
-        "questions under an offer, and a retrain)",
-    "keyboard mashing then an apology and a real question about the keyboard refund":
-        "after the menu for keyboard mashing, an unclear next message is Rasa's second fallback stage "
-        "('still don't understand') instead of a fresh try that would find the keyboard by its name",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [pytest.param(c.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[c.name]))
