@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster import (ROOT, Cluster, _get, conversation_problems, model_path, peak_memory_mb,  # noqa: E402
-                     play, stored_events)
+from cluster import (ROOT, Cluster, _get, check_ports_free, conversation_problems, model_path,  # noqa: E402
+                     peak_memory_mb, play, stored_events)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 PLAIN_DIR = ROOT / "var" / "bench" / "plain"
@@ -150,6 +150,7 @@ def build_plain_bot() -> Path:
 
 def start_plain(port: int, log_dir: Path) -> Server:
     server = Server("plain", port)
+    check_ports_free([port])
     model = build_plain_bot()
     env = {**os.environ, **tf_threads()}
     server.procs["rasa"] = subprocess.Popen(
@@ -176,14 +177,19 @@ def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False,
     c = Cluster(log_dir / "ours", model_path(), base_port=base_port, rasa_replicas=1, action_servers=1, env=env)
     if stores == "memory":
         c.lock_store = "memory"
-    c.prepare_databases()
-    data = Path(tempfile.mkdtemp()) / "bench.json"
-    data.write_text(json.dumps(bench_data(CUSTOMERS)))
-    c.orderdesk("import", str(data))
-    for i in range(c.action_servers):
-        c.start_action_server(i)
-    c.start_rasa(0)
-    c.start_balancer()
+    c.check_ports_free()
+    try:
+        c.prepare_databases()
+        data = Path(tempfile.mkdtemp()) / "bench.json"
+        data.write_text(json.dumps(bench_data(CUSTOMERS)))
+        c.orderdesk("import", str(data))
+        for i in range(c.action_servers):
+            c.start_action_server(i)
+        c.start_rasa(0)
+        c.start_balancer()
+    except BaseException:
+        c.stop()  # nothing left running on the ports when a start fails (nginx missing, say)
+        raise
     server = Server("ours", c.rasa_ports[0])  # straight to the replica, as the plain bot is reached
     server.token = c.token
     server.procs = {"rasa": c.procs["rasa-0"], "actions": c.procs["actions-0"]}
@@ -347,7 +353,11 @@ def main() -> int:
              "count": "ORDERDESK_TRACKER_KNOWN_COUNT"}
     wanted = [w for w in args.without.split(",") if w]
     off = dict(ISSUE_11_OFF) if "all" in wanted else {names[w]: "0" for w in wanted}
-    ours, cluster = start_ours(args.base_port, work, args.stores, args.before, off)
+    try:
+        ours, cluster = start_ours(args.base_port, work, args.stores, args.before, off)
+    except BaseException:
+        plain.stop()
+        raise
     results: dict[str, dict[int, dict]] = {"plain": {}, "ours": {}}
     try:
         t0 = time.perf_counter()

@@ -38,6 +38,15 @@ def nginx_binary() -> str:
     return found
 
 
+def check_ports_free(ports: list[int]) -> None:
+    import socket
+
+    for port in ports:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} is taken (a server left from an earlier run?); stop it first")
+
+
 def nginx_conf(workdir: Path, rest_port: int, actions_port: int, rasa_ports: list[int], action_ports: list[int]) -> str:
     """The balancer: the same shape as deploy/nginx/nginx.conf, on loopback ports."""
     rasa = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;" for p in rasa_ports)
@@ -242,10 +251,13 @@ class Cluster:
                                    self.action_ports))
         self._spawn("nginx", [nginx_binary(), "-p", str(self.workdir), "-c", str(conf), "-g", "daemon off;"])
 
+    def check_ports_free(self) -> None:
+        """Refuse to start beside a server left on these ports (an earlier run that crashed): its answers would
+        be measured as this run's."""
+        check_ports_free([self.rest_port, self.actions_lb_port, *self.rasa_ports, *self.action_ports])
+
     def start(self, timeout: float = 400) -> None:
-        for port in [self.rest_port, self.actions_lb_port, *self.rasa_ports, *self.action_ports]:
-            if _get(f"http://127.0.0.1:{port}/"):
-                raise RuntimeError(f"port {port} is taken")
+        self.check_ports_free()
         for i in range(self.action_servers):
             self.start_action_server(i)
         for i in range(self.rasa_replicas):

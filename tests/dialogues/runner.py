@@ -202,7 +202,8 @@ class Servers:
 
         services(self.db_url)  # migrate before the action server starts
         endpoints = self.tmp / "endpoints.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n')
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+                             '  enable_selective_domain: true\n')  # as endpoints.yml
         venv_bin = Path(sys.executable).parent
         self.logs = [open(self.tmp / "actions.log", "w"), open(self.tmp / "rasa.log", "w")]
         self.procs = [

@@ -43,7 +43,7 @@ def start_servers(tmp_path_factory):
     venv_bin = Path(sys.executable).parent
     subprocess.run([str(venv_bin / "orderdesk"), "demo", "--reset"], env=env, check=True, capture_output=True)
     endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ACTIONS_PORT}/webhook"\n'
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ACTIONS_PORT}/webhook"\n  enable_selective_domain: true\n'
                          '  headers:\n    Authorization: Bearer ${ORDERDESK_ACTIONS_SECRET}\n')
     logs = [open(tmp / "actions.log", "w"), open(tmp / "rasa.log", "w")]
     procs = [
