@@ -3,7 +3,8 @@
 Rasa 3.6's `SQLTrackerStore` runs SQLAlchemy synchronously inside its `async` methods: every round trip to
 PostgreSQL (loading a conversation, the count query before a save, the inserts, the commit) blocks the Rasa
 server's event loop, so under concurrency one sender's database work holds up every other sender's message.
-This subclass keeps Rasa's queries, rows and results, and changes two things:
+This subclass keeps Rasa's queries, rows and results (loading reads only the event column and saving inserts
+the rows in one Core statement, with no ORM object per row), and changes two things:
 
 * the database work of `retrieve`, `retrieve_full_tracker`, `save` and `keys` runs on a small thread pool of its
   own (`loop.run_in_executor`), so the loop keeps serving other conversations while PostgreSQL answers;
@@ -60,6 +61,19 @@ LOADED = "_orderdesk_stored_events"
 T = TypeVar("T")
 
 
+# A save of at most this many events is one INSERT statement (psycopg2 sends up to 1,000 rows a statement).
+ONE_STATEMENT_ROWS = 500
+
+
+def _one_statement_each(session: Any) -> None:
+    """Run this session's statements in autocommit: each commits alone, and nothing is left to roll back when
+    the session closes. Every round trip to PostgreSQL costs a thread of this store the GIL twice (releasing it
+    and taking it back while the event loop runs the model), so a load is one round trip instead of three
+    (BEGIN, SELECT, ROLLBACK) and a save with a known count one instead of three (BEGIN, INSERT, COMMIT). The
+    connection gets its isolation level back when it returns to the pool."""
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def _threads(raw: Optional[str]) -> int:
     try:
         return max(0, int(raw)) if raw not in (None, "") else DEFAULT_THREADS
@@ -96,10 +110,11 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             return [sender_id for (sender_id,) in session.query(self.SQLEvent.sender_id).distinct().all()]
 
     def _load(self, sender_id: str, fetch_events_from_all_sessions: bool) -> list[dict[str, Any]]:
+        # Rasa's query (same filter, same order), reading only the event's JSON: no ORM object per row.
         with self.session_scope() as session:
-            rows = self._event_query(session, sender_id,
-                                     fetch_events_from_all_sessions=fetch_events_from_all_sessions).all()
-            return [json.loads(row.data) for row in rows]
+            _one_statement_each(session)  # the SELECT alone: no BEGIN before it, no ROLLBACK after it
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
+            return [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         events = await self._off_loop(self._load, sender_id, fetch_events_from_all_sessions)
@@ -155,13 +170,19 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
 
     def _store(self, sender_id: str, events: list[Any], start: Optional[int]) -> None:
         with self.session_scope() as session:
+            if start is not None and len(events) - start <= ONE_STATEMENT_ROWS:
+                # Known count, one INSERT: atomic by itself, so it commits alone (no BEGIN, no COMMIT round trip).
+                _one_statement_each(session)
             if start is None:
                 self.count_queries += 1
                 start = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+            rows = []
             for event in itertools.islice(events, start, len(events)):
                 data = event.as_dict()
                 intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(self.SQLEvent(sender_id=sender_id, type_name=event.type_name,
-                                          timestamp=data.get("timestamp"), intent_name=intent,
-                                          action_name=data.get("name"), data=json.dumps(data)))
+                rows.append({"sender_id": sender_id, "type_name": event.type_name, "timestamp": data.get("timestamp"),
+                             "intent_name": intent, "action_name": data.get("name"), "data": json.dumps(data)})
+            if rows:
+                # Rasa's rows, inserted in one statement (the same columns the ORM would write, in this order).
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
