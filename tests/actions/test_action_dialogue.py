@@ -255,6 +255,14 @@ def _inform(tracker, text, ranking, **slots):
     return trk
 
 
+def _unclear(tracker, text, ranking, history=(), **slots):
+    """A message below the fallback threshold: nlu_fallback, then the classifier's `ranking`."""
+    trk = tracker(intent="nlu_fallback", text=text, slots={**IN_PLAY, **slots}, history=history)
+    trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0}] + [
+        {"name": n, "confidence": c} for n, c in ranking]
+    return trk
+
+
 def test_a_forms_kind_of_answer_with_no_form_running_is_answered_as_the_question_it_is(run, tracker):
     # "all my money back" reads like the dispute form's refund answer; with no form running it asks about the refund.
     trk = _inform(tracker, "will i get all my money back", [("inform", 0.6), ("ask_refund", 0.2)],
@@ -274,10 +282,9 @@ def test_the_likeliest_question_answers_a_form_answer_out_of_a_form_when_no_word
 
 
 def test_an_unclear_form_answer_with_no_form_running_is_answered_by_its_words_for_the_order_in_play(run, tracker):
-    trk = _inform(tracker, "will i get all my money back",
-                  [("nlu_fallback", 0.4), ("inform", 0.35), ("complain", 0.21), ("ask_refund", 0.13)],
-                  order_number=DRONE, topic="escalation")
-    trk.latest_message["intent"] = {"name": "nlu_fallback", "confidence": 0.4}
+    trk = _unclear(tracker, "will i get all my money back",
+                   [("inform", 0.35), ("complain", 0.21), ("ask_refund", 0.13)],
+                   order_number=DRONE, topic="escalation")
     r = run(ActionAskAffirmation(), trk)
 
     assert "utter_rule_refund_dispute_escalated" in r.responses
@@ -294,10 +301,9 @@ def test_full_or_partial_with_no_form_running_is_a_question_about_how_much_comes
 
 
 def test_a_close_call_between_two_refund_questions_is_answered_not_asked_back(run, tracker):
-    trk = _inform(tracker, "will i get my money back",
-                  [("nlu_fallback", 0.4), ("ask_refund", 0.35), ("ask_refund_status", 0.31), ("ask_return", 0.1)],
-                  order_number=YOGA_MAT, topic="not_received")
-    trk.latest_message["intent"] = {"name": "nlu_fallback", "confidence": 0.4}
+    trk = _unclear(tracker, "will i get my money back",
+                   [("ask_refund", 0.35), ("ask_refund_status", 0.31), ("ask_return", 0.1)],
+                   order_number=YOGA_MAT, topic="not_received")
     r = run(ActionAskAffirmation(), trk)
 
     assert "utter_clarify" not in r.responses and "utter_rule_refund_in_progress" in r.responses
@@ -316,15 +322,13 @@ def _unclear_after(tracker, reply, text, ranking):
     history = [{"event": "user", "text": "asdkjh qwezz", "parse_data": {"intent": {"name": "nlu_fallback"}}},
                {"event": "bot", "text": "...", "metadata": {"utter_action": reply}},
                {"event": "action", "name": "action_listen"}]
-    trk = tracker(intent="nlu_fallback", text=text, slots=IN_PLAY, history=history)
-    trk.latest_message["intent_ranking"] = [{"name": n, "confidence": c} for n, c in ranking]
-    return trk
+    return _unclear(tracker, text, ranking, history=history)
 
 
 def test_the_first_real_try_after_the_menu_for_keyboard_mashing_is_read_afresh(run, tracker):
     # Rasa gives up on a second unclear message in a row; after the menu, it is the buyer's first real try.
     trk = _unclear_after(tracker, "utter_menu", "sorry cat walked on my laptop lol. wheres the refund for my keyboard",
-                         [("nlu_fallback", 0.4), ("ask_refund_status", 0.39), ("out_of_scope", 0.23)])
+                         [("ask_refund_status", 0.39), ("out_of_scope", 0.23)])
     r = run(ActionDefaultFallback(), trk)
 
     assert "utter_default" not in r.responses
@@ -334,7 +338,7 @@ def test_the_first_real_try_after_the_menu_for_keyboard_mashing_is_read_afresh(r
 
 def test_a_second_unclear_message_after_the_clarification_buttons_gets_rasas_answer(run, tracker):
     trk = _unclear_after(tracker, "utter_clarify", "hmm the thing with the stuff",
-                         [("nlu_fallback", 0.4), ("ask_refund_status", 0.3), ("out_of_scope", 0.2)])
+                         [("ask_refund_status", 0.3), ("out_of_scope", 0.2)])
     r = run(ActionDefaultFallback(), trk)
 
     assert r.responses == ["utter_default"]
@@ -487,9 +491,8 @@ def test_a_fallback_with_no_ranking_gets_the_menu(run, tracker):
 
 
 def test_a_short_follow_up_with_an_order_in_play_is_answered_not_asked_back(run, tracker):
-    trk = _inform(tracker, "how long", [("nlu_fallback", 0.4), ("ask_refund_status", 0.3), ("ask_when", 0.28)],
-                  order_number=YOGA_MAT, topic="refund_status")
-    trk.latest_message["intent"] = {"name": "nlu_fallback", "confidence": 0.4}
+    trk = _unclear(tracker, "how long", [("ask_refund_status", 0.3), ("ask_when", 0.28)],
+                   order_number=YOGA_MAT, topic="refund_status")
     r = run(ActionAskAffirmation(), trk)
 
     assert "utter_clarify" not in r.responses and "utter_rule_refund_in_progress" in r.responses
@@ -673,13 +676,6 @@ def test_a_question_about_the_sellers_answer_while_a_cancellation_is_offered_sta
 
     assert "utter_rule_cancel_request_seller" in r.responses
     assert r.slots["order_number"] == LAMP
-
-
-def _unclear(tracker, text, ranking, **slots):
-    trk = tracker(intent="nlu_fallback", text=text, slots={**IN_PLAY, **slots})
-    trk.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0}] + [
-        {"name": n, "confidence": c} for n, c in ranking]
-    return trk
 
 
 def test_an_unclear_follow_up_with_an_order_in_play_is_answered_for_that_order(run, tracker):
