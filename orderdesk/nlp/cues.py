@@ -25,6 +25,17 @@ def sounds_angry(text: str) -> bool:
     return bool(ANGER.search(text)) or shouting
 
 
+PERSON = re.compile(r"\b(talk|speak|chat|connect me|put me through)\w* (to|with) (a |an |the |some |your |real |live )*"
+                    r"(human|person|people|agent|manager|supervisor|someone|somebody|representative|rep|staff)\b|"
+                    r"\b(real|live) (human|person|agent)\b|\bget me (a |the )?(human|person|manager|agent)\b",
+                    re.IGNORECASE)
+
+
+def asks_for_person(text: str) -> bool:
+    """The buyer asks for a person ("this is ridiculous, i want to talk to a human", "get me a manager")."""
+    return bool(PERSON.search(text or ""))
+
+
 SILENCE = re.compile(r"\b(ignor\w*|silent|silence|says? nothing)\b|\b(no|never an?|any) (answer|reply|response)\b|"
                      r"(\bnot|\bnever|n'?t|\bnobody|\bno ?one)\s+(\w+\s+)?(answer|repl[yi]|respond)", re.IGNORECASE)
 

@@ -8,9 +8,10 @@ classifiers and looks at the words themselves:
   English words the pipeline knows (no Brown cluster, see `orderdesk.nlp.clusters`) and `langid`
   (an offline language identifier with its model in the package) names another language with
   confidence, becomes `other_language`; the bot answers in that language where it has the text;
-* anger: a message the classifier was unsure about (a fallback) that sounds angry
-  (`orderdesk.nlp.cues`) becomes `complain`: the bot says sorry and gives the key fact first,
-  rather than asking the angry buyer to rephrase;
+* a person asked for, or anger: a message the classifier was unsure about (a fallback) that asks
+  for a person (`orderdesk.nlp.cues`) becomes `human_handoff`, even said angrily; one that sounds
+  angry becomes `complain`: the bot says sorry and gives the key fact first, rather than asking
+  the angry buyer to rephrase;
 * noise: no run of two letters (emoji, punctuation), or letters but no known word and no other
   language, becomes `nlu_fallback` with an empty ranking; the bot's clarification step
   (`action_default_ask_affirmation`) shows its short menu for that.
@@ -32,11 +33,12 @@ from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from .cues import sounds_angry
+from .cues import asks_for_person, sounds_angry
 
 FALLBACK = "nlu_fallback"
 OTHER_LANGUAGE = "other_language"
 COMPLAIN = "complain"
+HANDOFF = "human_handoff"
 LETTERS = re.compile(r"[^\W\d_]{2,}")
 # The languages langid may choose from (buyers of this marketplace); English among them.
 LANGUAGES = ["en", "es", "pt", "ru", "fr", "de", "it", "pl", "tr", "nl", "uk"]
@@ -66,6 +68,16 @@ CONSONANT_RUN = re.compile(r"[^\W\d_%s]{5,}" % VOWELS, re.IGNORECASE)
 # The classifier's confidence above which a message of unknown words that are not keyboard mashing keeps
 # its intent: character n-grams read "refnd" and "cancle" where the word list does not know them.
 TRUSTED = 0.9
+
+
+def unsure_intent(text: str) -> Optional[str]:
+    """What a message the classifier was unsure about means by its words alone: asking for a person is a handoff
+    (even said angrily: "this is ridiculous i want to talk to a human"), anger is a complaint; None: still unsure."""
+    if asks_for_person(text):
+        return HANDOFF
+    if sounds_angry(text):
+        return COMPLAIN
+    return None
 
 
 def unpronounceable(word: str) -> bool:
@@ -123,8 +135,9 @@ class MessageGate(GraphComponent):
             intent = (m.get(INTENT) or {}).get("name")
             sure = 0.0 if intent == FALLBACK else (m.get(INTENT) or {}).get("confidence") or 0.0
             found = verdict(text, clusters, bool(m.get(ENTITIES)), confidence=sure)
-            if found is None and intent == FALLBACK and sounds_angry(text):
-                m.set(INTENT, {"name": COMPLAIN, "confidence": 1.0}, add_to_output=True)
+            unsure_means = unsure_intent(text) if found is None and intent == FALLBACK else None
+            if unsure_means:
+                m.set(INTENT, {"name": unsure_means, "confidence": 1.0}, add_to_output=True)
             elif found == "noise":
                 m.set(INTENT, {"name": FALLBACK, "confidence": 1.0}, add_to_output=True)
                 m.set(INTENT_RANKING_KEY, [], add_to_output=True)

@@ -1,7 +1,8 @@
 """The word cues (orderdesk.nlp.cues) the classifier's intent alone misses."""
 import pytest
 
-from orderdesk.nlp.cues import about_silence, calls_off, changed_mind, is_question, just_thanks, waited_long
+from orderdesk.nlp.cues import (about_silence, asks_for_person, calls_off, changed_mind, is_question, just_thanks,
+                                waited_long)
 
 
 @pytest.mark.parametrize("text", ["actually nvm ill talk to the seller first", "never mind", "Nevermind, forget it",
@@ -58,3 +59,25 @@ def test_an_approved_cancellation_names_orders_by_their_state():
     assert named_by_state("my cancellation got accepted weeks ago, no money", [approved, other]) == [approved]
     assert named_by_state("where is my refund", [approved, other]) == []
     assert named_by_state("can i cancel it", [approved, other]) == []
+
+
+@pytest.mark.parametrize("text", ["this is ridiculous i want to talk to a human", "get me a manager",
+                                  "can i speak with a real person", "let me talk to someone", "live agent please",
+                                  "put me through to your staff"])
+def test_asking_for_a_person_is_heard(text):
+    assert asks_for_person(text)
+
+
+@pytest.mark.parametrize("text", ["should i talk to the seller first", "i talked to the seller, no answer",
+                                  "is this a real product", "the person at the post office said it was lost"])
+def test_the_seller_or_a_person_mentioned_is_not_asking_for_one(text):
+    assert not asks_for_person(text)
+
+
+@pytest.mark.parametrize("text, means", [("this is ridiculous i want to talk to a human", "human_handoff"),
+                                         ("this is ridiculous, where is my money", "complain"),
+                                         ("hmm the thing with the stuff", None)])
+def test_an_unsure_message_means_a_handoff_before_a_complaint(text, means):
+    from orderdesk.nlp.gate import unsure_intent
+
+    assert unsure_intent(text) == means
