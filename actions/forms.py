@@ -195,6 +195,10 @@ class ValidateDisputeForm(FormValidationAction):
         if re.search(r"\bfull|\ball\b|\bwhole\b|\beverything\b", text):
             limit, currency = _order_amount(tracker)
             return {"refund_type": "full", "refund_amount": f"{limit} {currency}".strip()}
+        # "how much can i ask for?", "nvm": a question answered or a call-off, then the form asks again.
+        not_an_answer = _not_an_answer("refund_type", str(value or ""), dispatcher, tracker)
+        if not_an_answer is not None:
+            return not_an_answer
         dispatcher.utter_message(response="utter_invalid_refund_type")
         return {"refund_type": None}
 

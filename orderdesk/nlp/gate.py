@@ -42,6 +42,9 @@ HANDOFF = "human_handoff"
 LETTERS = re.compile(r"[^\W\d_]{2,}")
 # The languages langid may choose from (buyers of this marketplace); English among them.
 LANGUAGES = ["en", "es", "pt", "ru", "fr", "de", "it", "pl", "tr", "nl", "uk"]
+# Chat words that are a whole answer and have no Brown cluster (the clusters come from edited English text):
+# known words all the same, so "ok" at a confirmation is a yes for the classifier, not noise that gets the menu.
+CHAT_WORDS = frozenset({"ok", "okey", "thx", "tysm", "yup", "nope", "nah", "np"})
 KNOWN_SHARE = 0.5  # below this share of known English words, ask langid
 CONFIDENCE = 0.9
 
@@ -131,7 +134,8 @@ class MessageGate(GraphComponent):
         for m in messages:
             text = m.get(TEXT) or ""
             doc = m.get(SPACY_DOCS[TEXT])
-            clusters = [t.cluster for t in doc if LETTERS.search(t.text)] if doc is not None else None
+            clusters = [t.cluster or int(t.lower_ in CHAT_WORDS) for t in doc if LETTERS.search(t.text)] \
+                if doc is not None else None
             intent = (m.get(INTENT) or {}).get("name")
             sure = 0.0 if intent == FALLBACK else (m.get(INTENT) or {}).get("confidence") or 0.0
             found = verdict(text, clusters, bool(m.get(ENTITIES)), confidence=sure)

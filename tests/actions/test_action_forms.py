@@ -145,6 +145,13 @@ def test_words_that_merely_contain_all_or_some_are_not_read_as_a_refund_type(run
     assert r.slots["refund_type"] is None
 
 
+def test_a_question_where_the_refund_type_is_asked_is_answered_and_the_question_asked_again(run, tracker):
+    r = validate_dispute(run, tracker, "refund_type", "how much can i ask for?")
+
+    assert r.responses == ["utter_dispute_refund_amount"]
+    assert r.slots["refund_type"] is None
+
+
 def test_a_full_refund_drops_the_amount_from_the_required_slots(tracker, domain):
     form = ValidateDisputeForm()
     domain_slots = form.domain_slots(domain)
