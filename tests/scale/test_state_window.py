@@ -1,6 +1,7 @@
-"""The policies' states from the end of a long conversation (orderdesk.servers.states) are Rasa's own, and
-TED left out when a rule or a memorised story decides (orderdesk.servers.prediction) changes nothing: same
-states for every policy, same prediction at every turn.
+"""The policies' states from the end of a long conversation (orderdesk.servers.states) are Rasa's own, TED
+left out when a rule or a memorised story decides (orderdesk.servers.prediction) and the rule lookup narrowed
+by the last action (orderdesk.servers.rules) change nothing: same states for every policy, same rules found,
+same prediction at every turn.
 
 Long conversations are made of the dialogue test stories and the training stories played one after another in
 one session (hundreds of turns, forms, rules, slots); the trained model predicts every action of the last part
@@ -9,6 +10,7 @@ with the window and without it.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -110,25 +112,52 @@ def _prediction(agent, tracker):
 
 @pytest.mark.parametrize("rounds,last", [(1, 150), (3, 100)], ids=["every turn of the stories", "a long conversation"])
 def test_the_shortcuts_give_rasa_s_predictions(agent, rounds, last):
-    from orderdesk.servers import prediction, states
+    from orderdesk.servers import prediction, rules, states
 
     domain = agent.domain
     events = long_conversation(domain, rounds)
     positions = _action_positions(events, last)
     states.uninstall()
     prediction.uninstall()
+    rules.uninstall()
     try:
         full = [_prediction(agent, _tracker(domain, events[:end])) for end in positions]
-        assert states.install() and prediction.install()
+        assert states.install() and prediction.install() and rules.install()
         prediction.stats.update(shortcut=0, full=0)
         fast = [_prediction(agent, _tracker(domain, events[:end])) for end in positions]
     finally:
         states.uninstall()
         prediction.uninstall()
+        rules.uninstall()
     assert len(full) == min(last, len(positions)) and len(full) >= 100
     assert fast == full
     assert "RulePolicy" in {p[0] for p in full}
     assert prediction.stats["shortcut"] > 0  # TED was left out (in these stories a rule decides every turn)
+
+
+def test_the_rule_index_finds_the_rules_rasa_finds(agent):
+    """Every rule and every forms' unhappy-path rule that Rasa's lookup finds at each turn of the stories, and
+    only those, whatever action came last."""
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH
+
+    from orderdesk.servers import rules
+
+    domain = agent.domain
+    policy = _policies(agent)["RulePolicy"]
+    rules.uninstall()
+    rule_only = policy._get_rule_only_data()
+    events = long_conversation(domain, 1)
+    found = Counter()
+    for end in _action_positions(events, 10_000):
+        tracker = _tracker(domain, events[:end])
+        states = policy._prediction_states(tracker, domain, False, rule_only_data=rule_only)
+        for table in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH):
+            lookup = policy.lookup[table]
+            expected = policy._get_possible_keys(lookup, states)
+            assert rules.possible_keys(policy, lookup, states) == expected
+            found[table] += bool(expected)
+    assert rules.possible_keys(policy, policy.lookup[RULES], []) == set(policy.lookup[RULES])
+    assert found[RULES] >= 100 and found[RULES_FOR_LOOP_UNHAPPY_PATH] >= 10  # the comparison saw real matches
 
 
 def _prediction_of(policy: str, priority: int, best: int, confidence: float, n: int = 6, **flags):

@@ -90,3 +90,43 @@ def test_the_action_answer_check_accepts_what_rasa_accepts_and_refuses_what_it_r
             jsonschema.validate(body, spec)
         with pytest.raises(jsonschema.ValidationError):
             _validate_action_result(RemoteAction, body)
+
+
+ACTION_ANSWERS = [  # what an action server sends back, well and badly formed
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "order_id", "value": "8123456789012345", "timestamp": None}]},
+    {"events": [{"event": "active_loop", "name": "cancel_form"}, {"event": "active_loop", "name": None}]},
+    {"events": [{"event": "followup", "name": "action_listen"}, {"event": "rewind"}, {"event": "restart"}]},
+    {"events": [{"event": "action_execution_rejected", "name": "validate_cancel_form"}]},
+    {"events": [{"event": "reminder", "action": "x", "date_time": "2026-12-01T10:00:00", "name": "r"}]},
+    {"events": [{"event": "bot", "text": "hi", "data": {"buttons": [{"title": "Yes", "payload": "/affirm"}]}}]},
+    {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}}]},
+    {"events": [{"event": "slot", "name": "n", "value": {"nested": [1, 2]}}], "responses": [{"text": "x"}]},
+    {"events": "not a list"}, {"events": [{"no_event_key": 1}]}, {"responses": "x"}, {"events": [None]},
+    {"events": [{"event": "slot"}]}, {"events": [{"event": "no_such_event"}]}, {"events": [{"event": 3}]},
+    {"events": [{"event": "active_loop", "name": 5}]}, {"responses": [{"text": 1}]}, [], "text", None,
+    {"events": [{"event": "slot", "name": "n"}]}, {"events": [{"event": "user", "parse_data": "x"}]},
+    {"events": [{"event": "entities", "entities": [{"entity": "order_id"}]}]}, {"events": [{"event": "bot"}, 7]},
+    {"events": [{"event": "slot", "name": "n", "value": 1, "timestamp": "yesterday"}]},
+]
+
+
+@pytest.mark.parametrize("answer", ACTION_ANSWERS, ids=range(len(ACTION_ANSWERS)))
+def test_the_compiled_answer_check_gives_jsonschemas_verdict(answer):
+    """The fast check that accepts an answer first agrees with jsonschema, well-formed answer or not."""
+    import jsonschema
+    from rasa.core.actions.action import RemoteAction
+
+    from orderdesk.servers.rasa import _compile_answer_check, _validate_action_result
+
+    spec = RemoteAction.action_response_format_spec()
+    fast_check = _compile_answer_check(spec)
+    assert fast_check is not None  # Rasa 3.6's schema has the shape the fast check relies on
+    fast = fast_check(answer)
+    slow = jsonschema.validators.validator_for(spec)(spec).is_valid(answer)
+    assert fast == slow
+    if slow:
+        assert _validate_action_result(RemoteAction, answer) is True
+    else:
+        with pytest.raises(jsonschema.ValidationError):
+            _validate_action_result(RemoteAction, answer)
