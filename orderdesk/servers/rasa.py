@@ -327,11 +327,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     install()
     if pool_http():
         _close_on_stop()
-    from . import prediction, rules, states
+    from . import prediction, rules, sparse, states
 
     states.install()
     prediction.install()
     rules.install()
+    sparse.install()
     if os.environ.get(EVENT_TABLE_ENV) != "0":
         cache_event_types()
     # Sanic reads SANIC_* variables into the app's config: bodies over this are refused (413) before parsing,
