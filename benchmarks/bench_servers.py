@@ -162,10 +162,11 @@ def start_plain(port: int, log_dir: Path) -> Server:
 
 # The per-message work of issue 11, each switched off: a new HTTP session per action call, states of the whole
 # session, TED on every prediction, Rasa's event class lookup, the tracker store's database work on the event loop,
-# Rasa's count query on every save, the rule policy's lookup through every rule, scipy's block builder for DIET's input.
+# Rasa's count query on every save, the rule policy's lookup through every rule, scipy's block builder for DIET's input,
+# the standard library's JSON for action calls and stored events.
 ISSUE_11_OFF = {"ORDERDESK_HTTP_POOL": "0", "ORDERDESK_STATE_WINDOW": "0", "ORDERDESK_TED_SHORTCUT": "0",
                 "ORDERDESK_EVENT_TABLE": "0", "ORDERDESK_TRACKER_THREADS": "0", "ORDERDESK_TRACKER_KNOWN_COUNT": "0",
-                "ORDERDESK_RULE_INDEX": "0", "ORDERDESK_SPARSE_CONCAT": "0"}
+                "ORDERDESK_RULE_INDEX": "0", "ORDERDESK_SPARSE_CONCAT": "0", "ORDERDESK_FAST_JSON": "0"}
 
 
 def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False,
@@ -334,7 +335,7 @@ def main() -> int:
                              "schema check of every action answer")
     parser.add_argument("--without", default="",
                         help="comma-separated switches of issue 11 to turn off in ours: pool,states,ted,events,"
-                             "dbthreads,count,rules,sparse "
+                             "dbthreads,count,rules,sparse,json "
                              "or all (ours as before that work)")
     parser.add_argument("--loss-senders", type=int, default=60)
     parser.add_argument("--tf-threads", type=int, default=1,
@@ -352,7 +353,7 @@ def main() -> int:
     names = {"pool": "ORDERDESK_HTTP_POOL", "states": "ORDERDESK_STATE_WINDOW", "ted": "ORDERDESK_TED_SHORTCUT",
              "events": "ORDERDESK_EVENT_TABLE", "dbthreads": "ORDERDESK_TRACKER_THREADS",
              "count": "ORDERDESK_TRACKER_KNOWN_COUNT", "rules": "ORDERDESK_RULE_INDEX",
-             "sparse": "ORDERDESK_SPARSE_CONCAT"}
+             "sparse": "ORDERDESK_SPARSE_CONCAT", "json": "ORDERDESK_FAST_JSON"}
     wanted = [w for w in args.without.split(",") if w]
     off = dict(ISSUE_11_OFF) if "all" in wanted else {names[w]: "0" for w in wanted}
     try:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
-import json
 import logging
 import os
 import sys
@@ -35,7 +34,7 @@ from sanic.response import HTTPResponse
 
 from orderdesk.channels.common import same_secret
 
-from . import logsafe
+from . import fastjson, logsafe
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def _action_call(request: Request) -> Optional[dict[str, Any]]:
             raw = inflater.decompress(raw, MAX_BODY_BYTES)
             if inflater.unconsumed_tail:
                 return None
-        call = json.loads(raw)
+        call = fastjson.loads(raw)
     except (ValueError, zlib.error):
         return None
     return call if isinstance(call, dict) else None

@@ -131,8 +131,10 @@ def _shared_session(endpoint: Any) -> Any:
         auth = None
         if endpoint.basic_auth:
             auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+        from . import fastjson
+
         session = aiohttp.ClientSession(
-            headers=endpoint.headers, auth=auth,
+            headers=endpoint.headers, auth=auth, json_serialize=fastjson.dumps,
             connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),
             timeout=aiohttp.ClientTimeout(total=_endpoints_timeout()))
         _sessions[key] = session

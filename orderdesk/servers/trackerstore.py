@@ -49,6 +49,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from . import fastjson
+
 log = logging.getLogger(__name__)
 
 THREADS_ENV = "ORDERDESK_TRACKER_THREADS"
@@ -114,7 +116,7 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             _one_statement_each(session)  # the SELECT alone: no BEGIN before it, no ROLLBACK after it
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
-            return [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+            return [fastjson.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         events = await self._off_loop(self._load, sender_id, fetch_events_from_all_sessions)
