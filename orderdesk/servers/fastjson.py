@@ -4,9 +4,8 @@ whenever ujson would answer differently (installed by `orderdesk.servers.rasa` a
 Py-spy on a sequential benchmark run: encoding the tracker that goes with every action call was 4% of the Rasa
 server's busy time (aiohttp encodes the body with `json.dumps`), and the tracker store decodes every stored event
 (it still writes them with `json.dumps`: the stored rows stay exactly Rasa's). ujson does both about 2.5 times
-as fast. The text differs only in spacing (no space after `,`
-and `:`); the values read back are the same, big integers, NaN, lone surrogates and float edge cases included
-(tests/scale/test_fastjson.py). Whatever ujson refuses goes to the standard library, so the errors stay the
+as fast. The text differs only in spacing (no space after `,` and `:`); the values read back are the same, big
+integers, NaN, lone surrogates and float edge cases included (tests/scale/test_fastjson.py). Whatever ujson refuses goes to the standard library, so the errors stay the
 standard library's. Two differences, neither possible in a tracker read from JSON: ujson writes a `Decimal` (as a
 float) and a dictionary key of another type than string, number, boolean or None (as its `str()`), where the
 standard library refuses both. `ORDERDESK_FAST_JSON=0` switches it off (to measure the difference).
@@ -16,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 from typing import Any, Union
+
+import ujson
 
 ENV = "ORDERDESK_FAST_JSON"
 
@@ -27,8 +28,6 @@ def enabled() -> bool:
 def dumps(value: Any) -> str:
     """`json.dumps(value)`: the same JSON values, written by ujson (no spaces) unless it refuses them."""
     if enabled():
-        import ujson
-
         try:
             return ujson.dumps(value, ensure_ascii=True, escape_forward_slashes=False)
         except (TypeError, ValueError, OverflowError):
@@ -39,8 +38,6 @@ def dumps(value: Any) -> str:
 def loads(text: Union[str, bytes]) -> Any:
     """`json.loads(text)`: read by ujson unless it refuses the text (then the standard library decides)."""
     if enabled():
-        import ujson
-
         try:
             return ujson.loads(text)
         except (ValueError, OverflowError):

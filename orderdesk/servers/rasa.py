@@ -32,7 +32,7 @@ import os
 import sys
 from typing import Any, Optional
 
-from . import logsafe
+from . import fastjson, logsafe
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +131,6 @@ def _shared_session(endpoint: Any) -> Any:
         auth = None
         if endpoint.basic_auth:
             auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
-        from . import fastjson
-
         session = aiohttp.ClientSession(
             headers=endpoint.headers, auth=auth, json_serialize=fastjson.dumps,
             connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),
