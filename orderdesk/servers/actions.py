@@ -14,7 +14,9 @@ echoes the request body in its errors. This one:
   messages, so more is not a conversation;
 * runs the actions written as plain functions (every one that reads the order database) on a thread pool
   (`ORDERDESK_ACTION_THREADS`, default 8; 0 runs them inline), not on the event loop: rasa_sdk calls them inline, so one slow
-  query used to stall every other conversation's action.
+  query used to stall every other conversation's action;
+* leaves out of an action's answer every `SlotSet` that sets a slot to the value it already has
+  (`ORDERDESK_SLOT_CHANGES`, default on; `0` sends every event, as rasa_sdk does): see `changes_only`.
 """
 from __future__ import annotations
 
@@ -45,6 +47,50 @@ DEFAULT_PORT = 5055
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a tracker with a long conversation stays far below this
 THREADS_ENV = "ORDERDESK_ACTION_THREADS"
 DEFAULT_THREADS = 8
+SLOT_CHANGES_ENV = "ORDERDESK_SLOT_CHANGES"
+# Events that leave every slot as it was: a `SlotSet` after one of them still meets the values it met before.
+# Any other event (a session start, a restart, a reset, a reverted turn) may change slots: the rest of the
+# answer is sent as it is.
+_SLOTS_UNTOUCHED = frozenset({"active_loop", "followup", "bot", "action_execution_rejected"})
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of the same type (True is not 1, 1.0 is not 1): the slot would hold exactly this value."""
+    return type(a) is type(b) and a == b
+
+
+def changes_only(action: str, slots: Any, events: Any) -> Any:
+    """An action's events without the `SlotSet`s that set a slot to the value it already has.
+
+    Actions here answer with every slot of the order in play, most of them unchanged (an answer sets about 20
+    slots, usually 2-4 of them to a new value), and every event is sent back to Rasa, stored as a row, loaded
+    and replayed on every later message, and sent to every later action. A slot set to its own value changes
+    nothing the dialogue reads: the policies featurize slot values, not events, and a rule's or story's
+    `slot_was_set` step is matched against the values. Kept as they are:
+
+    * form validation actions (`validate_<form>`, `action_validate_slot_mappings`): Rasa's form reads their
+      `SlotSet`s as "this slot was validated", and rejects the turn when there is none;
+    * everything from the first event that may change slots in another way (see `_SLOTS_UNTOUCHED`);
+    * a `SlotSet` for a slot the tracker does not know, or that carries anything beyond name and value.
+    """
+    if (not isinstance(events, list) or not isinstance(slots, dict) or not isinstance(action, str)
+            or action.startswith("validate_") or action == "action_validate_slot_mappings"):
+        return events
+    values = dict(slots)
+    kept = []
+    for i, event in enumerate(events):
+        kind = event.get("event") if isinstance(event, dict) else None
+        if kind == "slot":
+            name, value = event.get("name"), event.get("value")
+            if (isinstance(name, str) and name in values and _same(values[name], value)
+                    and set(event) <= {"event", "name", "value", "timestamp"} and event.get("timestamp") is None):
+                continue
+            if isinstance(name, str):
+                values[name] = value
+        elif kind not in _SLOTS_UNTOUCHED:
+            return kept + events[i:]
+        kept.append(event)
+    return kept
 
 
 def run_off_the_loop(actions: dict[str, Callable], pool: ThreadPoolExecutor) -> int:
@@ -102,6 +148,7 @@ def create_app(secret: str, actions_package: str = "actions", name: str = "order
     threads = int(os.environ.get(THREADS_ENV) or DEFAULT_THREADS) if threads is None else threads
     if threads > 0:  # 0: inline on the event loop, as rasa_sdk does (kept to measure the difference)
         run_off_the_loop(executor.actions, ThreadPoolExecutor(threads, thread_name_prefix="action"))
+    slot_changes = os.environ.get(SLOT_CHANGES_ENV) != "0"
 
     @app.on_request
     async def authenticate(request: Request) -> Optional[HTTPResponse]:
@@ -133,6 +180,8 @@ def create_app(secret: str, actions_package: str = "actions", name: str = "order
         except Exception:  # noqa: BLE001 - logged (safely); the caller learns nothing about the input
             log.exception("action %s failed", call.get("next_action")[:80])
             return _error(500, "the action failed")
+        if slot_changes and isinstance(result, dict):
+            result["events"] = changes_only(call["next_action"], call["tracker"].get("slots"), result.get("events"))
         return response.json(result)
 
     @app.get("/actions")

@@ -327,8 +327,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     install()
     if pool_http():
         _close_on_stop()
-    from . import prediction, rules, sparse, states
+    from . import graphrun, prediction, rules, sparse, states
 
+    graphrun.install()
     states.install()
     prediction.install()
     rules.install()

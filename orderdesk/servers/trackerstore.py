@@ -22,6 +22,15 @@ the rows in one Core statement, with no ORM object per row), and changes two thi
   runs Rasa's count query. A save with no events writes nothing whatever the count, as Rasa's does; a tracker
   created after a load found no rows starts from a count of 0.
 
+* `retrieve` hands back the tracker this process saved last for the sender, instead of loading and replaying
+  every event of the session, when the sender's newest stored row is still the one that save wrote
+  (`ORDERDESK_TRACKER_CACHE`, the number of conversations kept, default 1000; `0`: every message loads, as
+  Rasa). One query (the largest event id of the sender) checks it, so another replica's message in between,
+  a deleted conversation or anything else written since sends the load to the database as before. A tracker is
+  kept only when it is exactly what a load would return (see `reloads_as_is`), is handed out once (a second
+  retrieve loads from the database), and is not used if it grew after its save. Saving still writes every
+  new event: the database stays the record, and a replica that restarts or never saw the sender loads it.
+
 The one case where the two differ is one Rasa does not support either: a save after another writer appended
 to the same sender's conversation without the lock (or after the lock expired mid-message). Rasa would then skip
 as many of this tracker's events as the other writer appended (losing them); this store writes the events this
@@ -42,10 +51,13 @@ import itertools
 import json
 import logging
 import os
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -55,7 +67,9 @@ log = logging.getLogger(__name__)
 
 THREADS_ENV = "ORDERDESK_TRACKER_THREADS"
 KNOWN_COUNT_ENV = "ORDERDESK_TRACKER_KNOWN_COUNT"
+CACHE_ENV = "ORDERDESK_TRACKER_CACHE"
 DEFAULT_THREADS = 4
+DEFAULT_CACHE = 1000  # conversations; a tracker of a busy session is some 50-200 KB
 MAX_REMEMBERED = 10_000  # senders whose latest load is remembered; an older one falls back to the count query
 # The attribute of a loaded tracker that carries (its load's token, rows loaded).
 LOADED = "_orderdesk_stored_events"
@@ -76,11 +90,31 @@ def _one_statement_each(session: Any) -> None:
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-def _threads(raw: Optional[str]) -> int:
+def _number(raw: Optional[str], default: int) -> int:
     try:
-        return max(0, int(raw)) if raw not in (None, "") else DEFAULT_THREADS
+        return max(0, int(raw)) if raw not in (None, "") else default
     except ValueError:
-        return DEFAULT_THREADS
+        return default
+
+
+def _threads(raw: Optional[str]) -> int:
+    return _number(raw, DEFAULT_THREADS)
+
+
+def reloads_as_is(events: list[Any]) -> bool:
+    """Whether loading the sender after saving these events gives these events, in this order.
+
+    Rasa's load reads the sender's rows by id (the order they were saved in) from the timestamp of the latest
+    `SessionStarted` on. So the saved list comes back whole when none of its events is older than its latest
+    `SessionStarted` (a new sender's first message, or a new session begun in this message, has older events
+    before it: the load starts later in the list)."""
+    if not events:
+        return False
+    starts = [e.timestamp for e in events if isinstance(e, SessionStarted)]
+    if not starts:
+        return True
+    start = max(starts)
+    return all(e.timestamp >= start for e in events)
 
 
 class ThreadedSQLTrackerStore(SQLTrackerStore):
@@ -88,7 +122,7 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
     the number of stored events is known from the load (see the module's text)."""
 
     def __init__(self, *args: Any, threads: Optional[int] = None, known_count: Optional[bool] = None,
-                 **kwargs: Any) -> None:
+                 cache: Optional[int] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         n = _threads(os.environ.get(THREADS_ENV)) if threads is None else threads
         self._executor = ThreadPoolExecutor(n, thread_name_prefix="tracker-store") if n > 0 else None
@@ -96,6 +130,10 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         # sender -> (token, rows) of the latest load of the sender's current session in this process
         self._loads: dict[str, tuple[object, int]] = {}
         self.count_queries = 0  # saves that ran Rasa's count query (read by the tests)
+        self.cache_size = _number(os.environ.get(CACHE_ENV), DEFAULT_CACHE) if cache is None else max(0, cache)
+        # sender -> (newest event id after this process's save, the tracker saved, its events then, the domain)
+        self._saved: OrderedDict[str, tuple[int, DialogueStateTracker, int, Any]] = OrderedDict()
+        self.cache_hits = 0  # retrieves answered by the saved tracker (read by the tests)
 
     async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
@@ -118,7 +156,34 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
             return [fastjson.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
 
+    def _newest_id(self, sender_id: str) -> Optional[int]:
+        with self.session_scope() as session:
+            _one_statement_each(session)
+            return session.execute(sa.select(sa.func.max(self.SQLEvent.id))
+                                   .where(self.SQLEvent.sender_id == sender_id)).scalar()
+
+    async def _kept(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        """The tracker this process saved last for the sender, if nothing was stored for the sender since."""
+        entry = self._saved.pop(sender_id, None)  # handed out once, whatever happens to it next
+        if entry is None:
+            return None
+        newest, tracker, count, domain = entry
+        if domain is not self.domain or len(tracker.events) != count:
+            return None
+        if await self._off_loop(self._newest_id, sender_id) != newest:
+            return None
+        self.cache_hits += 1
+        if self.known_count:
+            load = (object(), count)
+            self._remember(sender_id, load)
+            tracker.__dict__[LOADED] = load
+        return tracker
+
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        if self.cache_size and not fetch_events_from_all_sessions:
+            kept = await self._kept(sender_id)
+            if kept is not None:
+                return kept
         events = await self._off_loop(self._load, sender_id, fetch_events_from_all_sessions)
         load = None
         if self.known_count and not fetch_events_from_all_sessions:
@@ -167,10 +232,18 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         start = self.stored_count(tracker)
         if start is not None and start >= len(events):
             return  # nothing new: Rasa's islice is empty too
-        await self._off_loop(self._store, tracker.sender_id, events, start)
+        keep = bool(self.cache_size) and self.domain is not None and reloads_as_is(events)
+        self._saved.pop(tracker.sender_id, None)
+        newest = await self._off_loop(self._store, tracker.sender_id, events, start, keep)
+        if keep and newest is not None:
+            self._saved[tracker.sender_id] = (newest, tracker, len(events), self.domain)
+            if len(self._saved) > self.cache_size:
+                self._saved.popitem(last=False)
         log.debug(f"Tracker with sender_id '{tracker.sender_id}' stored to database")
 
-    def _store(self, sender_id: str, events: list[Any], start: Optional[int]) -> None:
+    def _store(self, sender_id: str, events: list[Any], start: Optional[int], newest: bool = False) -> Optional[int]:
+        """Insert the events beyond `start` (None: Rasa's count query); with `newest`, return the sender's newest
+        event id afterwards (the lock keeps every other writer of this sender out until the message is done)."""
         with self.session_scope() as session:
             if start is not None and len(events) - start <= ONE_STATEMENT_ROWS:
                 # Known count, one INSERT: atomic by itself, so it commits alone (no BEGIN, no COMMIT round trip).
@@ -187,4 +260,7 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             if rows:
                 # Rasa's rows, inserted in one statement (the same columns the ORM would write, in this order).
                 session.execute(self.SQLEvent.__table__.insert(), rows)
+            last = (session.execute(sa.select(sa.func.max(self.SQLEvent.id))
+                                    .where(self.SQLEvent.sender_id == sender_id)).scalar() if newest and rows else None)
             session.commit()
+            return last

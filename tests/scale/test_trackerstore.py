@@ -241,3 +241,112 @@ def test_the_event_loop_keeps_ticking_while_a_save_waits_for_the_database(databa
         assert ticks >= 20, f"the loop ticked {ticks} times in {waited:.2f} s"
     else:
         assert ticks <= 3, f"the loop ticked {ticks} times in {waited:.2f} s"
+
+
+# ---------------------------------------------------------------------------------------- the kept tracker
+
+def _same_tracker(a, b) -> bool:
+    return (a.sender_id == b.sender_id and [e.as_dict() for e in a.events] == [e.as_dict() for e in b.events]
+            and a.current_state() == b.current_state())
+
+
+def test_the_kept_tracker_is_what_a_load_would_return_at_every_message(database):
+    """At every message of a conversation (new sessions and a second save included), the tracker ours hands
+    back equals a load from the database by a store that keeps nothing."""
+    ours, fresh = store(database, which=0), store(database, which=0, cache=0)
+    sender = f"s-{secrets.token_hex(4)}"
+
+    async def play():
+        compared = 0
+        for events, saves in conversation(3000.0) + [(turn(7, 3010.0), 1), (turn(8, 3011.0), 1)]:
+            expected = await fresh.retrieve(sender)
+            tracker = await ours.get_or_create_tracker(sender, append_action_listen=False)
+            if expected is not None:
+                assert _same_tracker(tracker, expected)
+                compared += 1
+            for e in events:
+                tracker.update(e)
+            for _ in range(saves):
+                await ours.save(tracker)
+        return compared
+
+    hits = ours.cache_hits
+    assert asyncio.run(play()) == 9
+    assert ours.cache_hits - hits >= 4
+
+
+def test_messages_answered_from_the_kept_tracker_store_rasa_s_rows(database):
+    ours, rasa = store(database, which=0), store(database, SQLTrackerStore, which=1)
+    sender = f"s-{secrets.token_hex(4)}"
+
+    async def play():
+        for events, saves in conversation(4000.0) + [(turn(7, 4010.0), 1), (turn(8, 4011.0), 1)]:
+            await message(ours, sender, events, saves)
+            await message(rasa, sender, events, saves)
+        return await ours.retrieve(sender), await rasa.retrieve(sender)
+
+    hits = ours.cache_hits
+    got, expected = asyncio.run(play())
+    assert ours.cache_hits - hits >= 4  # turns 2, 5, 7, 8 and the last retrieve came from the kept tracker
+    assert rows(ours, sender) == rows(rasa, sender)
+    assert _same_tracker(got, expected)
+
+
+def test_another_replica_s_message_in_between_sends_the_load_to_the_database(database):
+    a, b = store(database), store(database)
+    sender = f"s-{secrets.token_hex(4)}"
+
+    async def play():
+        await message(a, sender, session_start(50.0) + turn(1, 51.0))
+        await message(a, sender, turn(2, 52.0))  # a keeps this tracker
+        await message(b, sender, turn(3, 53.0))  # the other replica answers the next message
+        hits = a.cache_hits
+        tracker = await a.retrieve(sender)
+        return tracker, a.cache_hits - hits
+
+    tracker, hits = asyncio.run(play())
+    assert hits == 0
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["message 1", "message 2", "message 3"]
+
+
+def test_a_kept_tracker_is_handed_out_once_and_not_after_it_grew(database):
+    ours = store(database)
+    sender = f"s-{secrets.token_hex(4)}"
+
+    async def play():
+        await message(ours, sender, session_start(60.0) + turn(1, 61.0))
+        await message(ours, sender, turn(2, 62.0))
+        first = await ours.retrieve(sender)  # the kept one
+        second = await ours.retrieve(sender)  # from the database: not the same object
+        same = _same_tracker(first, second)
+        for e in turn(3, 62.5):
+            second.update(e)
+        await ours.save(second)  # kept again
+        kept = sender in ours._saved
+        second.update(UserUttered("not saved", {"name": "greet", "confidence": 1.0}, timestamp=63.0))
+        third = await ours.retrieve(sender)
+        return first, second, third, same and kept
+
+    first, second, third, same = asyncio.run(play())
+    assert first is not second and same
+    assert third is not second and "not saved" not in [getattr(e, "text", None) for e in third.events]
+
+
+def test_a_new_session_or_a_new_sender_is_loaded_from_the_database_next_time(database):
+    from orderdesk.servers.trackerstore import reloads_as_is
+
+    assert reloads_as_is(session_start(1.0) + turn(1, 2.0))  # the session's start is as old as its start action
+    # a new sender: Rasa sets a slot before the session starts, so the load starts later in the list
+    assert not reloads_as_is([SlotSet("order_id", None, timestamp=0.5)] + session_start(1.0) + turn(1, 2.0))
+    assert not reloads_as_is(session_start(1.0) + turn(1, 2.0) + session_start(3.0))  # a new session
+    assert not reloads_as_is(session_start(5.0)[1:] + turn(1, 2.0))  # older than the session: not loaded
+    assert reloads_as_is(turn(1, 2.0)) and not reloads_as_is([])
+
+
+def test_with_the_cache_off_every_retrieve_loads(database):
+    ours = store(database, cache=0)
+    sender = f"s-{secrets.token_hex(4)}"
+    asyncio.run(message(ours, sender, session_start(70.0) + turn(1, 71.0)))
+    asyncio.run(message(ours, sender, turn(2, 72.0)))
+    asyncio.run(message(ours, sender, turn(3, 73.0)))
+    assert ours.cache_hits == 0 and not ours._saved
