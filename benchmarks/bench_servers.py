@@ -169,7 +169,7 @@ ISSUE_11_OFF = {"ORDERDESK_HTTP_POOL": "0", "ORDERDESK_STATE_WINDOW": "0", "ORDE
                 "ORDERDESK_EVENT_TABLE": "0", "ORDERDESK_TRACKER_THREADS": "0", "ORDERDESK_TRACKER_KNOWN_COUNT": "0",
                 "ORDERDESK_RULE_INDEX": "0", "ORDERDESK_SPARSE_CONCAT": "0", "ORDERDESK_FAST_JSON": "0",
                 "ORDERDESK_GRAPH_ORDER": "0", "ORDERDESK_SLOT_CHANGES": "0",
-                "ORDERDESK_TRACKER_CACHE": "0"}
+                "ORDERDESK_TRACKER_CACHE": "0", "ORDERDESK_SHARED_CONNECTION": "0"}
 
 
 def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False,
@@ -352,7 +352,7 @@ def main() -> int:
                              "schema check of every action answer")
     parser.add_argument("--without", default="",
                         help="comma-separated switches of issue 11 to turn off in ours: pool,states,ted,events,"
-                             "dbthreads,count,rules,sparse,json,graph,slots,cache "
+                             "dbthreads,count,rules,sparse,json,graph,slots,cache,connection "
                              "or all (ours as before that work)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds per level, the two bots taking turns; the table pools each bot's rounds")
@@ -374,7 +374,7 @@ def main() -> int:
              "count": "ORDERDESK_TRACKER_KNOWN_COUNT", "rules": "ORDERDESK_RULE_INDEX",
              "sparse": "ORDERDESK_SPARSE_CONCAT", "json": "ORDERDESK_FAST_JSON",
              "graph": "ORDERDESK_GRAPH_ORDER", "slots": "ORDERDESK_SLOT_CHANGES",
-             "cache": "ORDERDESK_TRACKER_CACHE"}
+             "cache": "ORDERDESK_TRACKER_CACHE", "connection": "ORDERDESK_SHARED_CONNECTION"}
     wanted = [w for w in args.without.split(",") if w]
     off = dict(ISSUE_11_OFF) if "all" in wanted else {names[w]: "0" for w in wanted}
     try:

@@ -6,12 +6,14 @@ The schema itself is created by Alembic migrations (`orderdesk.migrations`).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import threading
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from sqlalchemy import (
     Column,
@@ -288,3 +290,70 @@ def dispose_engines() -> None:
         for e in _engines.values():
             e.dispose()
         _engines.clear()
+
+
+# ---------------------------------------------------------------------------------- one connection per task
+
+class SharedConnection:
+    """One connection for the units of work of one task (an action), checked out at the first of them.
+
+    An action answers with several short transactions (who the buyer is, the order, the audit row): each used
+    to check a connection out of the pool, with its liveness check, and give it back. Inside `one_connection()`
+    they take turns on one connection instead; each still begins, commits or rolls back its own transaction.
+    A unit of work opened while another holds the connection (nested) gets a connection of its own, as does one
+    on another engine; a connection that failed is dropped, and the next unit of work checks out a new one."""
+
+    def __init__(self) -> None:
+        self.engine: Optional[Engine] = None
+        self.connection = None
+        self.in_use = False
+
+    def acquire(self, engine: Engine):
+        """The connection for a unit of work on `engine`, or None: use the engine as usual."""
+        if self.in_use or (self.engine is not None and self.engine is not engine):
+            return None
+        if self.connection is None or self.connection.closed or self.connection.invalidated:
+            self.connection = engine.connect()
+            self.engine = engine
+        self.in_use = True
+        return self.connection
+
+    def release(self, failed: bool) -> None:
+        self.in_use = False
+        if self.connection is None:
+            return
+        if failed or self.connection.in_transaction():
+            self.discard()
+
+    def discard(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()  # back to the pool, rolled back (or dropped, when it was invalidated)
+            except Exception:  # noqa: BLE001 - a connection that fails to close is one the pool replaces
+                pass
+
+
+_shared: "contextvars.ContextVar[Optional[SharedConnection]]" = contextvars.ContextVar("orderdesk_shared_connection",
+                                                                                     default=None)
+
+
+def shared_connection() -> Optional[SharedConnection]:
+    """The task's shared connection, inside `one_connection()`; None elsewhere."""
+    return _shared.get()
+
+
+@contextlib.contextmanager
+def one_connection() -> Iterator[SharedConnection]:
+    """Units of work opened inside (in this thread or task) share one connection; it goes back to the pool at
+    the end. Nothing is checked out unless a unit of work opens."""
+    if _shared.get() is not None:  # already inside one: the outer one owns the connection
+        yield _shared.get()
+        return
+    shared = SharedConnection()
+    token = _shared.set(shared)
+    try:
+        yield shared
+    finally:
+        _shared.reset(token)
+        shared.discard()

@@ -343,7 +343,16 @@ class UnitOfWork:
         self._engine = engine
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = s = Session(self._engine or db.get_engine(), future=True, expire_on_commit=False)
+        engine = self._engine or db.get_engine()
+        # Inside `db.one_connection()` (an action), on the connection its units of work share.
+        shared = db.shared_connection()
+        try:
+            connection = shared.acquire(engine) if shared is not None else None
+        except STORE_ERRORS as e:
+            raise StoreUnavailable(STORE_LOST) from e
+        self._shared = shared if connection is not None else None
+        self.session = s = Session(connection if connection is not None else engine, future=True,
+                                   expire_on_commit=False)
         self.orders = OrderRepository(s)
         self.customers = CustomerRepository(s)
         self.sellers = SellerRepository(s)
@@ -357,12 +366,17 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        failed = isinstance(exc, STORE_ERRORS)
         try:
             self.session.rollback()
             self.session.close()
         except STORE_ERRORS:
+            failed = True
             if exc is None:
                 raise StoreUnavailable(STORE_LOST) from None
+        finally:
+            if self._shared is not None:
+                self._shared.release(failed)
         if isinstance(exc, STORE_ERRORS):
             raise StoreUnavailable(STORE_LOST) from exc
 

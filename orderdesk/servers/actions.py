@@ -15,6 +15,8 @@ echoes the request body in its errors. This one:
 * runs the actions written as plain functions (every one that reads the order database) on a thread pool
   (`ORDERDESK_ACTION_THREADS`, default 8; 0 runs them inline), not on the event loop: rasa_sdk calls them inline, so one slow
   query used to stall every other conversation's action;
+* gives each action one connection to the order database, checked out at its first query, for all its short
+  transactions (`orderdesk.db.one_connection`; `ORDERDESK_SHARED_CONNECTION=0`: one checkout per transaction);
 * leaves out of an action's answer every `SlotSet` that sets a slot to the value it already has
   (`ORDERDESK_SLOT_CHANGES`, default on; `0` sends every event, as rasa_sdk does): see `changes_only`.
 """
@@ -48,6 +50,7 @@ MAX_BODY_BYTES = 8 * 1024 * 1024  # a tracker with a long conversation stays far
 THREADS_ENV = "ORDERDESK_ACTION_THREADS"
 DEFAULT_THREADS = 8
 SLOT_CHANGES_ENV = "ORDERDESK_SLOT_CHANGES"
+SHARED_CONNECTION_ENV = "ORDERDESK_SHARED_CONNECTION"
 # Events that leave every slot as it was: a `SlotSet` after one of them still meets the values it met before.
 # Any other event (a session start, a restart, a reset, a reverted turn) may change slots: the rest of the
 # answer is sent as it is.
@@ -93,12 +96,19 @@ def changes_only(action: str, slots: Any, events: Any) -> Any:
     return kept
 
 
-def run_off_the_loop(actions: dict[str, Callable], pool: ThreadPoolExecutor) -> int:
+def run_off_the_loop(actions: dict[str, Callable], pool: ThreadPoolExecutor,
+                     around: Optional[Callable[[], Any]] = None) -> int:
     """Replace every synchronous action function in `actions` (rasa_sdk's registry) by a coroutine that runs it
-    on `pool`. Returns how many were moved."""
+    on `pool`, inside the context manager `around()` when given. Returns how many were moved."""
     def threaded(f: Callable) -> Callable:
+        def call(dispatcher: Any, tracker: Any, domain: Any) -> Any:
+            with around():
+                return f(dispatcher, tracker, domain)
+
+        target = f if around is None else call
+
         async def run(dispatcher: Any, tracker: Any, domain: Any) -> Any:
-            return await asyncio.get_running_loop().run_in_executor(pool, f, dispatcher, tracker, domain)
+            return await asyncio.get_running_loop().run_in_executor(pool, target, dispatcher, tracker, domain)
         return run
 
     moved = 0
@@ -147,7 +157,10 @@ def create_app(secret: str, actions_package: str = "actions", name: str = "order
     executor.register_package(actions_package)
     threads = int(os.environ.get(THREADS_ENV) or DEFAULT_THREADS) if threads is None else threads
     if threads > 0:  # 0: inline on the event loop, as rasa_sdk does (kept to measure the difference)
-        run_off_the_loop(executor.actions, ThreadPoolExecutor(threads, thread_name_prefix="action"))
+        around = None
+        if os.environ.get(SHARED_CONNECTION_ENV) != "0":
+            from orderdesk.db import one_connection as around
+        run_off_the_loop(executor.actions, ThreadPoolExecutor(threads, thread_name_prefix="action"), around)
     slot_changes = os.environ.get(SLOT_CHANGES_ENV) != "0"
 
     @app.on_request
