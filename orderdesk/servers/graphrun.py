@@ -4,8 +4,9 @@ Rasa 3.6 runs its model graph through dask on every parse and every prediction (
 first works out which nodes the targets need (`GraphSchema.minimal_graph_schema`, a recursive walk that lists
 a shared dependency once per path to it, then keeps the nodes found in that list), builds a dask graph of
 them, and hands it to dask's synchronous scheduler, which orders the tasks and calls them one after another.
-The schema never changes once the model is loaded, so that work gave the same answer every time: 8% of the Rasa
-server's busy time on a message (py-spy: 4% the walk, 4% dask's scheduling).
+The schema never changes once the model is loaded, so that work gave the same answer every time: measured in
+one process with the two runners taking turns, a parse took 10.9 ms with dask and 9.9 ms here, a prediction
+8.3 and 7.8 ms.
 
 Here the order is worked out once per set of targets (the same nodes as Rasa's minimal schema, each after the
 nodes it needs) and every run calls the same graph nodes with the same arguments: each node gets, for each of

@@ -97,10 +97,6 @@ def _number(raw: Optional[str], default: int) -> int:
         return default
 
 
-def _threads(raw: Optional[str]) -> int:
-    return _number(raw, DEFAULT_THREADS)
-
-
 def reloads_as_is(events: list[Any]) -> bool:
     """Whether loading the sender after saving these events gives these events, in this order.
 
@@ -124,7 +120,7 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, threads: Optional[int] = None, known_count: Optional[bool] = None,
                  cache: Optional[int] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        n = _threads(os.environ.get(THREADS_ENV)) if threads is None else threads
+        n = _number(os.environ.get(THREADS_ENV), DEFAULT_THREADS) if threads is None else threads
         self._executor = ThreadPoolExecutor(n, thread_name_prefix="tracker-store") if n > 0 else None
         self.known_count = (os.environ.get(KNOWN_COUNT_ENV) != "0") if known_count is None else known_count
         # sender -> (token, rows) of the latest load of the sender's current session in this process
@@ -156,11 +152,14 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
             return [fastjson.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
 
+    def _newest_id_in(self, session: Any, sender_id: str) -> Optional[int]:
+        return session.execute(sa.select(sa.func.max(self.SQLEvent.id))
+                               .where(self.SQLEvent.sender_id == sender_id)).scalar()
+
     def _newest_id(self, sender_id: str) -> Optional[int]:
         with self.session_scope() as session:
             _one_statement_each(session)
-            return session.execute(sa.select(sa.func.max(self.SQLEvent.id))
-                                   .where(self.SQLEvent.sender_id == sender_id)).scalar()
+            return self._newest_id_in(session, sender_id)
 
     async def _kept(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The tracker this process saved last for the sender, if nothing was stored for the sender since."""
@@ -260,7 +259,6 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             if rows:
                 # Rasa's rows, inserted in one statement (the same columns the ORM would write, in this order).
                 session.execute(self.SQLEvent.__table__.insert(), rows)
-            last = (session.execute(sa.select(sa.func.max(self.SQLEvent.id))
-                                    .where(self.SQLEvent.sender_id == sender_id)).scalar() if newest and rows else None)
+            last = self._newest_id_in(session, sender_id) if newest and rows else None
             session.commit()
             return last
