@@ -2,16 +2,20 @@
 loses with two replicas under Rasa's RedisLockStore and under ours.
 
     .venv/bin/python benchmarks/bench_servers.py [--levels 1,8,32] [--messages 48] [--stores production|memory]
-                                                 [--no-loss] [--base-port 20200]
+                                                 [--plain both|memory|production] [--no-loss] [--base-port 20200]
 
 * Ours: one Rasa server and one action server started as production starts them (REST bearer token, action
   server secret, the order database on PostgreSQL; `--stores production`: conversations in PostgreSQL and the
   lock in Redis via deploy/endpoints.yml, `memory`: both in memory like the plain bot). Scripted conversations:
   the three headline questions of a linked buyer, a cancellation filed end to end, a dispute opened end to end,
   a stranger verifying an order by its email. Every conversation has a buyer and orders of its own.
-* The plain bot: `rasa init` (same Rasa, no custom actions), built once into var/bench/plain, stock REST.
-* Each level runs the plain bot, then ours, `--rounds` times (3), so both see the same machine; the table pools
-  each bot's rounds. Per message p50/p95/p99, throughput,
+* The plain bot: `rasa init` (same Rasa, no custom actions), built once into var/bench/plain, stock REST. With ours
+  on production stores it runs twice over (`--plain both`): on the same kind of stores (Rasa's own SQL tracker
+  store on a PostgreSQL database of its own and Rasa's own RedisLockStore), and in memory as `rasa init` leaves
+  it. Ours gets a table beside each: the first is like with like (the bots' own work), the second also counts
+  what production stores cost.
+* Each level runs the plain bot(s), then ours, `--rounds` times (3), so all see the same machine; the tables
+  pool each bot's rounds. Per message p50/p95/p99, throughput,
   errors (non-200, empty answers, our fallback answer), and each server's peak resident memory.
 * Loss: 2 Rasa replicas + 2 action servers behind nginx, bursts of 5 simultaneous messages from one sender,
   with each lock store: messages answered with an error, messages acknowledged but missing, stored twice.
@@ -24,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -35,8 +40,8 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster import (ROOT, Cluster, _get, check_ports_free, conversation_problems, model_path,  # noqa: E402
-                     peak_memory_mb, play, stored_events)
+from cluster import (PG_ADMIN_URL, REDIS_URL, ROOT, Cluster, _admin_sql, _get, check_ports_free,  # noqa: E402
+                     conversation_problems, model_path, peak_memory_mb, play, stored_events)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 PLAIN_DIR = ROOT / "var" / "bench" / "plain"
@@ -118,6 +123,7 @@ class Server:
 
     def __init__(self, name: str, port: int) -> None:
         self.name, self.port, self.procs, self.token = name, port, {}, None
+        self.database: Optional[str] = None  # a tracker database of its own, dropped by stop()
 
     @property
     def url(self) -> str:
@@ -134,6 +140,11 @@ class Server:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if self.database:
+            try:
+                _admin_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            except Exception as e:  # noqa: BLE001 - reported, not fatal
+                print(f"could not drop {self.database}: {e}", file=sys.stderr)
 
 
 def build_plain_bot() -> Path:
@@ -149,15 +160,38 @@ def build_plain_bot() -> Path:
     return sorted(models.glob("*.tar.gz"))[-1]
 
 
-def start_plain(port: int, log_dir: Path) -> Server:
-    server = Server("plain", port)
+def plain_endpoints(log_dir: Path) -> tuple[Path, str]:
+    """The plain bot deployed as ours is in production: Rasa's own SQL tracker store on a PostgreSQL database of its
+    own and Rasa's own RedisLockStore (one replica, so its race cannot bite). Returns (endpoints.yml, database)."""
+    from sqlalchemy.engine import make_url
+
+    db = f"rasa_plain_{secrets.token_hex(4)}"
+    _admin_sql(f'CREATE DATABASE "{db}"')
+    pg, redis_url = make_url(PG_ADMIN_URL), make_url(REDIS_URL)
+    path = log_dir / "endpoints-plain.yml"
+    path.write_text(
+        f"tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: {pg.host or '127.0.0.1'}\n"
+        f"  port: {pg.port or 5432}\n  db: {db}\n  username: {pg.username or 'postgres'}\n"
+        + (f"  password: {pg.password}\n" if pg.password else "")
+        + f"\nlock_store:\n  type: redis\n  url: {redis_url.host or '127.0.0.1'}\n  port: {redis_url.port or 6379}\n"
+        f"  db: {redis_url.database or 0}\n  key_prefix: plain{secrets.token_hex(3)}\n")
+    return path, db
+
+
+def start_plain(port: int, log_dir: Path, stores: str = "memory") -> Server:
+    """`memory`: as `rasa init` leaves it (conversations and the lock in the process); `production`: Rasa's SQL
+    tracker store on PostgreSQL and its RedisLockStore, the stores ours uses in production."""
+    server = Server("plain" if stores == "memory" else "plain-pg", port)
     check_ports_free([port])
     model = build_plain_bot()
     env = {**os.environ, **tf_threads()}
+    argv = [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--port", str(port),
+            "--credentials", str(PLAIN_DIR / "credentials.yml")]
+    if stores == "production":
+        endpoints, server.database = plain_endpoints(log_dir)
+        argv += ["--endpoints", str(endpoints)]
     server.procs["rasa"] = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--port", str(port),
-         "--credentials", str(PLAIN_DIR / "credentials.yml")],
-        cwd=PLAIN_DIR, env=env, stdout=open(log_dir / "plain.log", "w"), stderr=subprocess.STDOUT)
+        argv, cwd=PLAIN_DIR, env=env, stdout=open(log_dir / f"{server.name}.log", "w"), stderr=subprocess.STDOUT)
     return server
 
 
@@ -251,7 +285,7 @@ async def run_level(server: Server, scripts, concurrency: int, messages: int, fi
                     if sent >= messages:
                         return
                     sent += 1
-                    status, replies, elapsed = await post(session, server, f"{sender}-{first_id}" if server.name == "plain" else sender, text)
+                    status, replies, elapsed = await post(session, server, f"{sender}-{first_id}" if server.name.startswith("plain") else sender, text)
                     latencies.append(elapsed)
                     if status != 200:
                         errors[f"http {status}"] += 1
@@ -346,6 +380,10 @@ def main() -> int:
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--messages", type=int, default=48, help="messages per sender slot per level (min 60)")
     parser.add_argument("--stores", choices=["production", "memory"], default="production")
+    parser.add_argument("--plain", choices=["both", "memory", "production"], default="both",
+                        help="the plain bot's stores: in memory as rasa init leaves it, Rasa's SQL tracker store "
+                             "on PostgreSQL and RedisLockStore, or both (two plain bots; only with ours on "
+                             "production stores)")
     parser.add_argument("--no-loss", action="store_true", help="skip the two-replica loss runs")
     parser.add_argument("--before", action="store_true",
                         help="ours as before the speed work: actions inline on the event loop, Rasa's own "
@@ -368,7 +406,6 @@ def main() -> int:
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; logs in {work}")
 
-    plain = start_plain(args.base_port + 90, work)
     names = {"pool": "ORDERDESK_HTTP_POOL", "states": "ORDERDESK_STATE_WINDOW", "ted": "ORDERDESK_TED_SHORTCUT",
              "events": "ORDERDESK_EVENT_TABLE", "dbthreads": "ORDERDESK_TRACKER_THREADS",
              "count": "ORDERDESK_TRACKER_KNOWN_COUNT", "rules": "ORDERDESK_RULE_INDEX",
@@ -377,30 +414,41 @@ def main() -> int:
              "cache": "ORDERDESK_TRACKER_CACHE", "connection": "ORDERDESK_SHARED_CONNECTION"}
     wanted = [w for w in args.without.split(",") if w]
     off = dict(ISSUE_11_OFF) if "all" in wanted else {names[w]: "0" for w in wanted}
+    # The plain bot in memory, as `rasa init` leaves it, and (when ours keeps its conversations in PostgreSQL and
+    # its lock in Redis) also on those stores: ours is compared with each, like with like first.
+    plain_stores = ["memory"] if args.stores == "memory" or args.plain == "memory" else \
+        ["production"] if args.plain == "production" else ["production", "memory"]
+    plains: list[Server] = []
     try:
+        for i, stores in enumerate(plain_stores):
+            plains.append(start_plain(args.base_port + 90 + i, work, stores))
         ours, cluster = start_ours(args.base_port, work, args.stores, args.before, off)
     except BaseException:
-        plain.stop()
+        for plain in plains:
+            plain.stop()
         raise
-    results: dict[str, dict[int, dict]] = {"plain": {}, "ours": {}}
+    bots = [(plain, plain_scripts) for plain in plains] + [(ours, our_scripts)]
+    results: dict[str, dict[int, dict]] = {server.name: {} for server, _ in bots}
     try:
         t0 = time.perf_counter()
-        wait_up([plain, ours])
+        wait_up([server for server, _ in bots])
         print(f"servers up in {time.perf_counter() - t0:.0f} s (ours: stores {args.stores}"
               f"{', as before the speed work' if args.before else ''}"
-              f"{', switched off: ' + ', '.join(sorted(off)) if off else ''})", flush=True)
-        asyncio.run(warm(plain, plain_scripts))
-        asyncio.run(warm(ours, our_scripts))
-        next_id = {"plain": 0, "ours": 0}
+              f"{', switched off: ' + ', '.join(sorted(off)) if off else ''}; plain: {', '.join(plain_stores)})",
+              flush=True)
+        for server, scripts in bots:
+            asyncio.run(warm(server, scripts))
+        next_id = {server.name: 0 for server, _ in bots}
         for level in levels:
             n = max(60, level * args.messages // 4)
-            runs: dict[str, list[dict]] = {"plain": [], "ours": []}
-            for _ in range(args.rounds):  # the two bots take turns, so that both see the machine's slow moments
-                for name, server, scripts in (("plain", plain, plain_scripts), ("ours", ours, our_scripts)):
+            runs: dict[str, list[dict]] = {server.name: [] for server, _ in bots}
+            for _ in range(args.rounds):  # the bots take turns, so that all see the machine's slow moments
+                for server, scripts in bots:
+                    name = server.name
                     r = asyncio.run(run_level(server, scripts, level, n, next_id[name]))
                     next_id[name] = r["next_id"]
                     runs[name].append(r)
-                    print(f"  {name:5} x{level:<2} {r['n']:4} msgs  p50 {r['p50']:6.0f} ms  p95 {r['p95']:6.0f} ms  "
+                    print(f"  {name:8} x{level:<2} {r['n']:4} msgs  p50 {r['p50']:6.0f} ms  p95 {r['p95']:6.0f} ms  "
                           f"p99 {r['p99']:6.0f} ms  {r['throughput']:5.1f} msg/s  errors {r['errors']} "
                           f"{r['error_kinds'] or ''}", flush=True)
             for name in runs:
@@ -409,22 +457,27 @@ def main() -> int:
             first, last = asyncio.run(long_conversation(ours, "bench-00299", args.long))
             print(f"  ours, one conversation of {args.long} turns: p50 {first:.0f} ms over the first 20 turns, "
                   f"{last:.0f} ms over the last 20", flush=True)
-        memory = {"plain": plain.memory_mb(), "ours": ours.memory_mb()}
+        memory = {server.name: server.memory_mb() for server, _ in bots}
     finally:
-        plain.stop()
+        for plain in plains:
+            plain.stop()
         cluster.stop()
 
     print(f"\npooled over {args.rounds} round(s) per level, the bots taking turns:")
-    print("| senders | plain p50/p95/p99 ms | ours p50/p95/p99 ms | p95 ratio | plain msg/s | ours msg/s | "
-          "throughput ratio | errors (plain/ours) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for level in levels:
-        p, o = results["plain"][level], results["ours"][level]
-        print(f"| {level} | {p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f} | {o['p50']:.0f} / {o['p95']:.0f} / "
-              f"{o['p99']:.0f} | {o['p95'] / p['p95']:.2f}x | {p['throughput']:.1f} | {o['throughput']:.1f} | "
-              f"{o['throughput'] / p['throughput']:.2f}x | {p['errors']} / {o['errors']} |")
+    for plain in plains:
+        label = ("Rasa's SQL tracker store on PostgreSQL and its RedisLockStore" if plain.name == "plain-pg"
+                 else "conversations and lock in memory, as rasa init leaves it")
+        print(f"\nours (stores: {args.stores}) beside the plain bot with {label}:")
+        print("| senders | plain p50/p95/p99 ms | ours p50/p95/p99 ms | p95 ratio | plain msg/s | ours msg/s | "
+              "throughput ratio | errors (plain/ours) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for level in levels:
+            p, o = results[plain.name][level], results["ours"][level]
+            print(f"| {level} | {p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f} | {o['p50']:.0f} / {o['p95']:.0f} / "
+                  f"{o['p99']:.0f} | {o['p95'] / p['p95']:.2f}x | {p['throughput']:.1f} | {o['throughput']:.1f} | "
+                  f"{o['throughput'] / p['throughput']:.2f}x | {p['errors']} / {o['errors']} |")
     load = os.getloadavg()
-    print(f"\npeak resident memory (MB): plain {memory['plain']}, ours {memory['ours']}; "
+    print(f"\npeak resident memory (MB): {'; '.join(f'{n} {m}' for n, m in memory.items())}; "
           f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     print("targets: sequential p95 <= 1.3x plain, throughput >= 0.8x plain, zero errors")
 
