@@ -198,12 +198,13 @@ def start_plain(port: int, log_dir: Path, stores: str = "memory") -> Server:
 # The per-message work of issue 11, each switched off: a new HTTP session per action call, states of the whole
 # session, TED on every prediction, Rasa's event class lookup, the tracker store's database work on the event loop,
 # Rasa's count query on every save, the rule policy's lookup through every rule, scipy's block builder for DIET's input,
-# the standard library's JSON for action calls and stored events.
+# the standard library's JSON for action calls and stored events, dask's graph run, every slot in an action's answer,
+# loading the tracker this server saved, a connection per unit of work, tf.function's lookup on every model call.
 ISSUE_11_OFF = {"ORDERDESK_HTTP_POOL": "0", "ORDERDESK_STATE_WINDOW": "0", "ORDERDESK_TED_SHORTCUT": "0",
                 "ORDERDESK_EVENT_TABLE": "0", "ORDERDESK_TRACKER_THREADS": "0", "ORDERDESK_TRACKER_KNOWN_COUNT": "0",
                 "ORDERDESK_RULE_INDEX": "0", "ORDERDESK_SPARSE_CONCAT": "0", "ORDERDESK_FAST_JSON": "0",
                 "ORDERDESK_GRAPH_ORDER": "0", "ORDERDESK_SLOT_CHANGES": "0",
-                "ORDERDESK_TRACKER_CACHE": "0", "ORDERDESK_SHARED_CONNECTION": "0"}
+                "ORDERDESK_TRACKER_CACHE": "0", "ORDERDESK_SHARED_CONNECTION": "0", "ORDERDESK_TF_CALL": "0"}
 
 
 def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False,
@@ -390,7 +391,7 @@ def main() -> int:
                              "schema check of every action answer")
     parser.add_argument("--without", default="",
                         help="comma-separated switches of issue 11 to turn off in ours: pool,states,ted,events,"
-                             "dbthreads,count,rules,sparse,json,graph,slots,cache,connection "
+                             "dbthreads,count,rules,sparse,json,graph,slots,cache,connection,tfcall "
                              "or all (ours as before that work)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds per level, the two bots taking turns; the table pools each bot's rounds")
@@ -411,7 +412,8 @@ def main() -> int:
              "count": "ORDERDESK_TRACKER_KNOWN_COUNT", "rules": "ORDERDESK_RULE_INDEX",
              "sparse": "ORDERDESK_SPARSE_CONCAT", "json": "ORDERDESK_FAST_JSON",
              "graph": "ORDERDESK_GRAPH_ORDER", "slots": "ORDERDESK_SLOT_CHANGES",
-             "cache": "ORDERDESK_TRACKER_CACHE", "connection": "ORDERDESK_SHARED_CONNECTION"}
+             "cache": "ORDERDESK_TRACKER_CACHE", "connection": "ORDERDESK_SHARED_CONNECTION",
+             "tfcall": "ORDERDESK_TF_CALL"}
     wanted = [w for w in args.without.split(",") if w]
     off = dict(ISSUE_11_OFF) if "all" in wanted else {names[w]: "0" for w in wanted}
     # The plain bot in memory, as `rasa init` leaves it, and (when ours keeps its conversations in PostgreSQL and

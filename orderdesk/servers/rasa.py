@@ -19,6 +19,8 @@ conversation's lock lives 60 s; an action server that is down or hung leaves the
 * the policies' dialogue states are built for the end of the conversation only, with the same result
   (`orderdesk.servers.states`): Rasa builds them for the whole session, several times a message;
 * TED runs only when its prediction can change the outcome (`orderdesk.servers.prediction`);
+* DIET and TED run their traced TensorFlow graph directly (`orderdesk.servers.tfcall`), not through
+  `tf.function`'s per-call lookup;
 * an event's class is looked up by its name in a table built once: Rasa lists every subclass of `Event`
   for every event it reads (the tracker from the store, the action server's answer).
 
@@ -327,9 +329,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     install()
     if pool_http():
         _close_on_stop()
-    from . import graphrun, prediction, rules, sparse, states
+    from . import graphrun, prediction, rules, sparse, states, tfcall
 
     graphrun.install()
+    tfcall.install()
     states.install()
     prediction.install()
     rules.install()
