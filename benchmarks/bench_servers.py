@@ -200,11 +200,13 @@ def start_plain(port: int, log_dir: Path, stores: str = "memory") -> Server:
 # Rasa's count query on every save, the rule policy's lookup through every rule, scipy's block builder for DIET's input,
 # the standard library's JSON for action calls and stored events, dask's graph run, every slot in an action's answer,
 # loading the tracker this server saved, a connection per unit of work, tf.function's lookup on every model call.
-ISSUE_11_OFF = {"ORDERDESK_HTTP_POOL": "0", "ORDERDESK_STATE_WINDOW": "0", "ORDERDESK_TED_SHORTCUT": "0",
-                "ORDERDESK_EVENT_TABLE": "0", "ORDERDESK_TRACKER_THREADS": "0", "ORDERDESK_TRACKER_KNOWN_COUNT": "0",
-                "ORDERDESK_RULE_INDEX": "0", "ORDERDESK_SPARSE_CONCAT": "0", "ORDERDESK_FAST_JSON": "0",
-                "ORDERDESK_GRAPH_ORDER": "0", "ORDERDESK_SLOT_CHANGES": "0",
-                "ORDERDESK_TRACKER_CACHE": "0", "ORDERDESK_SHARED_CONNECTION": "0", "ORDERDESK_TF_CALL": "0"}
+SWITCHES = {"pool": "ORDERDESK_HTTP_POOL", "states": "ORDERDESK_STATE_WINDOW", "ted": "ORDERDESK_TED_SHORTCUT",
+            "events": "ORDERDESK_EVENT_TABLE", "dbthreads": "ORDERDESK_TRACKER_THREADS",
+            "count": "ORDERDESK_TRACKER_KNOWN_COUNT", "rules": "ORDERDESK_RULE_INDEX",
+            "sparse": "ORDERDESK_SPARSE_CONCAT", "json": "ORDERDESK_FAST_JSON", "graph": "ORDERDESK_GRAPH_ORDER",
+            "slots": "ORDERDESK_SLOT_CHANGES", "cache": "ORDERDESK_TRACKER_CACHE",
+            "connection": "ORDERDESK_SHARED_CONNECTION", "tfcall": "ORDERDESK_TF_CALL"}  # --without's names
+ISSUE_11_OFF = {env: "0" for env in SWITCHES.values()}
 
 
 def start_ours(base_port: int, log_dir: Path, stores: str, before: bool = False,
@@ -390,9 +392,8 @@ def main() -> int:
                         help="ours as before the speed work: actions inline on the event loop, Rasa's own "
                              "schema check of every action answer")
     parser.add_argument("--without", default="",
-                        help="comma-separated switches of issue 11 to turn off in ours: pool,states,ted,events,"
-                             "dbthreads,count,rules,sparse,json,graph,slots,cache,connection,tfcall "
-                             "or all (ours as before that work)")
+                        help="comma-separated switches of issue 11 to turn off in ours: " + ",".join(SWITCHES)
+                             + " or all (ours as before that work)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds per level, the two bots taking turns; the table pools each bot's rounds")
     parser.add_argument("--loss-senders", type=int, default=60)
@@ -407,19 +408,12 @@ def main() -> int:
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; logs in {work}")
 
-    names = {"pool": "ORDERDESK_HTTP_POOL", "states": "ORDERDESK_STATE_WINDOW", "ted": "ORDERDESK_TED_SHORTCUT",
-             "events": "ORDERDESK_EVENT_TABLE", "dbthreads": "ORDERDESK_TRACKER_THREADS",
-             "count": "ORDERDESK_TRACKER_KNOWN_COUNT", "rules": "ORDERDESK_RULE_INDEX",
-             "sparse": "ORDERDESK_SPARSE_CONCAT", "json": "ORDERDESK_FAST_JSON",
-             "graph": "ORDERDESK_GRAPH_ORDER", "slots": "ORDERDESK_SLOT_CHANGES",
-             "cache": "ORDERDESK_TRACKER_CACHE", "connection": "ORDERDESK_SHARED_CONNECTION",
-             "tfcall": "ORDERDESK_TF_CALL"}
     wanted = [w for w in args.without.split(",") if w]
-    off = dict(ISSUE_11_OFF) if "all" in wanted else {names[w]: "0" for w in wanted}
+    off = dict(ISSUE_11_OFF) if "all" in wanted else {SWITCHES[w]: "0" for w in wanted}
     # The plain bot in memory, as `rasa init` leaves it, and (when ours keeps its conversations in PostgreSQL and
     # its lock in Redis) also on those stores: ours is compared with each, like with like first.
-    plain_stores = ["memory"] if args.stores == "memory" or args.plain == "memory" else \
-        ["production"] if args.plain == "production" else ["production", "memory"]
+    plain_stores = {"both": ["production", "memory"], "production": ["production"], "memory": ["memory"]}[
+        "memory" if args.stores == "memory" else args.plain]
     plains: list[Server] = []
     try:
         for i, stores in enumerate(plain_stores):

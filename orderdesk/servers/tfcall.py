@@ -22,7 +22,8 @@ _originals: dict[str, Any] = {}
 
 
 def _direct(model: Any) -> Any:
-    """(concrete function, input dtypes) for the model's traced prediction step, built once per model."""
+    """(concrete function, input dtypes, input shapes) of the model's traced prediction step, built once per
+    model."""
     found = model.__dict__.get("_orderdesk_direct")
     if found is None:
         step = model._tf_predict_step
